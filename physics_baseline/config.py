@@ -1,0 +1,129 @@
+"""The simulation config: its fields, their defaults, and the one place where they are validated.
+
+Every error is a ``ConfigError`` naming the field and its allowed values, raised before anything
+is computed or written.
+"""
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from physics_baseline.box import box_length, make_radii
+from physics_baseline.dynamics import RULES
+
+MAX_DIMENSION = 8
+
+
+class ConfigError(ValueError):
+    """A config field that is missing, unknown or out of range."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def as_int(field: str, value, low: int, high: float = math.inf) -> int:
+    """value as an int in [low, high], or a ConfigError naming field."""
+    if isinstance(value, bool):
+        raise ConfigError(field, f"must be an integer in [{low}, {high}], got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"must be an integer in [{low}, {high}], got {value!r}") from None
+    if not math.isfinite(number) or number != int(number) or not low <= number <= high:
+        raise ConfigError(field, f"must be an integer in [{low}, {high}], got {value!r}")
+    return int(number)
+
+
+def as_float(field: str, value, low: float, high: float = math.inf, *, low_open: bool = True) -> float:
+    """value as a finite float in (low, high] (or [low, high] when low_open=False)."""
+    interval = f"{'(' if low_open else '['}{low}, {high}]"
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number > high or number < low or (low_open and number == low):
+        raise ConfigError(field, f"must be a finite number in {interval}, got {value!r}")
+    return number
+
+
+def as_choice(field: str, value, choices) -> str:
+    """value if it is one of choices."""
+    if value not in choices:
+        raise ConfigError(field, f"must be one of {', '.join(sorted(choices))}; got {value!r}")
+    return value
+
+
+@dataclass
+class SimulationConfig:
+    """One particle run. Lengths (eps, lr, skin) in diameters of the small species; steps in steps."""
+    dynamics: str = "bro"
+    d: int = 3
+    n: int = 1000
+    phi: float = 0.5
+    eps: float | None = None
+    lr: float | None = None
+    batch_fraction: float | None = None
+    batch: str = "selective"
+    steps: int = 1000
+    seed: int = 0
+    record_every: int = 1
+    polydispersity: str = "mono"
+    size_ratio: float = 1.4
+    skin: float | None = None
+    checkpoint_every: int = 1000
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "SimulationConfig":
+        """Build and validate from a mapping; unknown keys are refused by name."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                raise ConfigError(key, f"unknown key; known keys: {', '.join(sorted(known))}")
+        return cls(**values).validated()
+
+    def validated(self) -> "SimulationConfig":
+        """A copy with every field checked and coerced to its type."""
+        rule = RULES[as_choice("dynamics", self.dynamics, RULES)]
+        c = dataclasses.replace(
+            self,
+            d=as_int("d", self.d, 1, MAX_DIMENSION),
+            n=as_int("n", self.n, 2),
+            phi=as_float("phi", self.phi, 0.0),
+            batch=as_choice("batch", self.batch, {"selective", "probabilistic"}),
+            steps=as_int("steps", self.steps, 0),
+            seed=as_int("seed", self.seed, 0, 2 ** 63 - 1),
+            record_every=as_int("record_every", self.record_every, 1),
+            polydispersity=as_choice("polydispersity", self.polydispersity, {"mono", "bidisperse"}),
+            size_ratio=as_float("size_ratio", self.size_ratio, 1.0, low_open=False),
+            skin=None if self.skin is None else as_float("skin", self.skin, 0.0),
+            checkpoint_every=as_int("checkpoint_every", self.checkpoint_every, 1),
+        )
+        wanted = rule.step_size
+        unused = "lr" if wanted == "eps" else "eps"
+        if getattr(c, wanted) is None:
+            raise ConfigError(wanted, f"dynamics {c.dynamics!r} needs {wanted} > 0 (in diameters)")
+        if getattr(c, unused) is not None:
+            raise ConfigError(unused, f"dynamics {c.dynamics!r} takes {wanted}, not {unused}; "
+                                      f"leave {unused} unset")
+        c = dataclasses.replace(c, **{wanted: as_float(wanted, getattr(c, wanted), 0.0)})
+        if rule.uses_batch_fraction:
+            if c.batch_fraction is None:
+                raise ConfigError("batch_fraction", f"dynamics {c.dynamics!r} needs batch_fraction in (0, 1]")
+            c.batch_fraction = as_float("batch_fraction", c.batch_fraction, 0.0, 1.0)
+        elif c.batch_fraction is not None:
+            raise ConfigError("batch_fraction", f"dynamics {c.dynamics!r} takes no batch_fraction; "
+                                                "leave it unset (sgd and sme_sgd use it)")
+        radii = make_radii(c.n, c.polydispersity, c.size_ratio)
+        largest, box = 2 * radii.max(), box_length(radii, c.d, c.phi)
+        if box < 2 * largest:
+            raise ConfigError("phi", f"the box side {box:.3g} is narrower than 2 diameters of the "
+                                     f"largest particle ({2 * largest:.3g}); lower phi or raise n")
+        return c
+
+    @property
+    def step_size(self) -> float:
+        """eps or lr, whichever the dynamics takes (diameters)."""
+        return self.eps if RULES[self.dynamics].step_size == "eps" else self.lr
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
