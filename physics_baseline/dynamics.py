@@ -61,20 +61,23 @@ def overlap_sums(positions, radii, box, rows, counts, pair_mode, seed, step):
     overlaps = np.zeros(n, dtype=np.int64)
     unit_sum = np.zeros((n, d))
     loss = np.zeros(n)
+    inverse = 1.0 / box
     for i in numba.prange(n):
+        count = 0
+        half_loss = 0.0
         for c in range(counts[i]):
             j = rows[i, c]
             contact = radii[i] + radii[j]
             r2 = 0.0
             for k in range(d):
                 dk = positions[i, k] - positions[j, k]
-                dk -= box * np.rint(dk / box)
+                dk -= box * np.rint(dk * inverse)
                 r2 += dk * dk
             if r2 >= contact * contact:
                 continue
             r = np.sqrt(r2)
-            overlaps[i] += 1
-            loss[i] += 0.25 * (contact - r)
+            count += 1
+            half_loss += 0.25 * (contact - r)
             if r == 0.0:
                 continue  # coincident centres: no direction, no push (measure zero)
             weight = 1.0 / r
@@ -84,8 +87,10 @@ def overlap_sums(positions, radii, box, rows, counts, pair_mode, seed, step):
                 weight *= rng.uniform(seed, step, rng.PAIR, i, j)
             for k in range(d):  # recomputed rather than stored: overlaps are a minority of rows
                 dk = positions[i, k] - positions[j, k]
-                dk -= box * np.rint(dk / box)
+                dk -= box * np.rint(dk * inverse)
                 unit_sum[i, k] += weight * dk
+        overlaps[i] = count
+        loss[i] = half_loss
     return overlaps, unit_sum, loss
 
 
@@ -129,6 +134,24 @@ def move(positions, unit_sum, overlaps, in_batch, scale_mode, step_size, batch_f
         for k in range(d):
             x = positions[i, k] - box * np.floor(positions[i, k] / box)
             positions[i, k] = 0.0 if x >= box else x
+
+
+def kick(positions: np.ndarray, overlaps: np.ndarray, unit_sum: np.ndarray, rule: Rule,
+         step_size: float, batch_fraction: float, batch: str, seed: int, step: int, box: float) -> None:
+    """Take one step of ``rule`` in place, from the output of ``overlap_sums`` at the same step.
+
+    step_size: eps or lr (diameters); batch_fraction: b_f, read by sgd and sme_sgd;
+    batch: "selective" (B = int(b_f |Q|) + 1 drawn from the active set) or "probabilistic".
+    """
+    in_batch = _NO_BATCH
+    if rule.scale_mode == BATCH:
+        pick = selective_batch if batch == "selective" else probabilistic_batch
+        in_batch = pick(overlaps, batch_fraction, seed, step)
+    move(positions, unit_sum, overlaps, in_batch, rule.scale_mode, step_size, batch_fraction,
+         np.uint64(seed), np.uint64(step), box)
+
+
+_NO_BATCH = np.zeros(0, dtype=np.bool_)
 
 
 def batch_size(active_count: int, batch_fraction: float) -> int:

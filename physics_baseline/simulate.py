@@ -96,7 +96,6 @@ def simulate(positions: np.ndarray | None = None, checkpoint: str | os.PathLike 
 
     skin = cfg.skin if cfg.skin is not None else default_skin(cfg.d)
     verlet = VerletList(side, 2 * radii.max() + skin, skin, neighbour_method)
-    in_batch = np.zeros(cfg.n, dtype=np.bool_)
     b_f = cfg.batch_fraction if cfg.batch_fraction is not None else 1.0
     absorbed = False
     step = start
@@ -116,11 +115,7 @@ def simulate(positions: np.ndarray | None = None, checkpoint: str | os.PathLike 
                 progress(step, f_a)
         if absorbed or step >= cfg.steps:
             break
-        if rule.scale_mode == dynamics.BATCH:
-            pick = dynamics.selective_batch if cfg.batch == "selective" else dynamics.probabilistic_batch
-            in_batch = pick(overlaps, b_f, cfg.seed, step)
-        dynamics.move(x, unit_sum, overlaps, in_batch, rule.scale_mode, cfg.step_size, b_f,
-                      np.uint64(cfg.seed), np.uint64(step), side)
+        dynamics.kick(x, overlaps, unit_sum, rule, cfg.step_size, b_f, cfg.batch, cfg.seed, step, side)
         step += 1
         if checkpoint is not None and step % cfg.checkpoint_every == 0:
             _save_checkpoint(checkpoint, cfg, x, step, records)

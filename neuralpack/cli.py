@@ -1,0 +1,175 @@
+"""The ``neuralpack`` command: simulate, demo, bench.
+
+Exit codes: 0 done, 2 bad input (``error: <field>: <message>`` on stderr, nothing written),
+130 interrupted (config.yaml and the last checkpoint are kept; ``resume=true`` continues).
+"""
+import argparse
+import contextlib
+import dataclasses
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tqdm import tqdm
+
+from neuralpack import plots, store, tracking
+from neuralpack.config import load_config
+from physics_baseline import ConfigError, Run, SimulationConfig, simulate
+from physics_baseline.config import as_choice
+
+RUN_OPTIONS = {"out": None, "overwrite": False, "resume": False, "tracking": "offline"}
+RESUMABLE = ("steps", "checkpoint_every")  # the fields a checkpoint lets a resumed run change
+DEMO_CONFIG = {"dynamics": "bro", "d": 3, "n": 5000, "eps": 0.02, "steps": 3000, "seed": 1, "record_every": 1}
+DEMO_PHI = (0.50, 0.55, 0.58, 0.60, 0.62, 0.64)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command in argv (default: sys.argv[1:]) and return its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from experiments import bench
+        return bench.main(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args.items)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    fields = ", ".join(field.name for field in dataclasses.fields(SimulationConfig))
+    parser = argparse.ArgumentParser(prog="neuralpack", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True, metavar="command")
+    simulate_parser = commands.add_parser(
+        "simulate", help="run one particle packing dynamics",
+        description=f"Run one particle packing dynamics. Keys: {fields}; config=PATH (a YAML preset "
+                    "read first), out=DIR, overwrite=true|false, resume=true|false, "
+                    "tracking=offline|online|none.")
+    simulate_parser.add_argument("items", nargs="*", metavar="key=value")
+    simulate_parser.set_defaults(command=_simulate_command)
+    demo_parser = commands.add_parser("demo", help="3D BRO at six packing fractions, with a table and a plot")
+    demo_parser.add_argument("items", nargs="*", metavar="out=DIR | tracking=MODE")
+    demo_parser.set_defaults(command=_demo_command)
+    commands.add_parser("bench", help="benchmarks (experiments/bench.py); the arguments are passed on")
+    return parser
+
+
+def _simulate_command(items: list[str]) -> int:
+    preset, overrides = None, []
+    for item in items:
+        key, _, value = item.partition("=")
+        if key.strip() == "config":
+            preset = value
+        else:
+            overrides.append(item)
+    values = load_config(preset, overrides)
+    options = _run_options(values)
+    config = SimulationConfig.from_dict(values)
+    out = options["out"] or Path("runs/simulate") / (
+        f"{config.dynamics}-d{config.d}-n{config.n}-{store.run_key(config.to_dict())}")
+    run = run_in_dir(config, out, overwrite=options["overwrite"], resume=options["resume"],
+                     tracking_mode=options["tracking"])
+    outcome = (f"absorbed at step {run.absorption_step}" if run.absorbed
+               else f"still active at step {run.steps[-1]}, f_a = {run.final_active_fraction:.4g}")
+    print(f"{config.dynamics} d={config.d} n={config.n} phi={config.phi:g}: {outcome}, "
+          f"relaxation time {run.relaxation_time:g} steps, {run.wall_time:.1f} s")
+    print(out)
+    return 0
+
+
+def _demo_command(items: list[str]) -> int:
+    values = load_config(None, items)
+    unknown = sorted(values.keys() - {"out", "tracking"})
+    if unknown:
+        raise ConfigError(unknown[0], "unknown key; demo takes out=DIR and tracking=offline|online|none")
+    options = _run_options(values)
+    out = options["out"] or Path("runs/demo")
+    configs = [SimulationConfig.from_dict({**DEMO_CONFIG, "phi": phi}) for phi in DEMO_PHI]
+    runs = [run_in_dir(config, out / f"phi{config.phi:.2f}", overwrite=True, resume=False,
+                       tracking_mode=options["tracking"]) for config in configs]
+    print(f"3D BRO, n = {DEMO_CONFIG['n']}, eps = {DEMO_CONFIG['eps']}, seed {DEMO_CONFIG['seed']}, "
+          f"at most {DEMO_CONFIG['steps']} steps")
+    print(f"{'phi':>5} {'absorbed':>9} {'absorption step':>16} {'final f_a':>10} {'relaxation time':>16}")
+    for run in runs:
+        step = "-" if run.absorption_step is None else run.absorption_step
+        print(f"{run.config.phi:5.2f} {'yes' if run.absorbed else 'no':>9} {step:>16} "
+              f"{run.final_active_fraction:10.4f} {run.relaxation_time:16g}")
+    plot = out / store.PLOT
+    plots.plot_active_fraction([(f"phi = {run.config.phi:.2f}", run.steps, run.active_fraction) for run in runs],
+                               plot)
+    print(f"f_a(t): {plot} and {plot.with_suffix('.pdf')}")
+    return 0
+
+
+def _run_options(values: dict) -> dict:
+    """Pop and check the run keys (out, overwrite, resume, tracking) from values."""
+    options = {key: values.pop(key, default) for key, default in RUN_OPTIONS.items()}
+    for flag in ("overwrite", "resume"):
+        if not isinstance(options[flag], bool):
+            raise ConfigError(flag, f"must be true or false, got {options[flag]!r}")
+    mode = "none" if options["tracking"] is None else options["tracking"]  # "none" reads as None
+    options["tracking"] = as_choice("tracking", mode, tracking.MODES)
+    if options["out"] is not None:
+        options["out"] = Path(str(options["out"]))
+    return options
+
+
+def run_in_dir(config: SimulationConfig, out: Path, *, overwrite: bool, resume: bool,
+               tracking_mode: str) -> Run:
+    """Simulate config in the run directory out: config.yaml first, then the run with a progress bar
+    and checkpoints, its files and f_a plot, and its tracking."""
+    values = config.to_dict()
+    store.prepare_run_dir(out, values, overwrite=overwrite, resume=resume, may_change=RESUMABLE)
+    checkpoint = out / store.CHECKPOINT
+    try:
+        store.write_config(out, values)
+        with tqdm(total=config.steps, desc=out.name, unit="step", file=sys.stderr,
+                  dynamic_ncols=True) as bar, _ctrl_c_at_records() as interrupted:
+            def progress(step: int, active_fraction: float) -> None:
+                bar.update(step - bar.n)
+                bar.set_postfix(f_a=f"{active_fraction:.4f}", refresh=False)
+                if interrupted():
+                    raise KeyboardInterrupt
+
+            run = simulate(**values, checkpoint=checkpoint, resume=resume, progress=progress)
+        summary = store.write_run(out, run)
+        plots.plot_active_fraction([(out.name, run.steps, run.active_fraction)], out / store.PLOT)
+        with tracking.Tracker(tracking_mode, out, values, name=out.name) as tracker:
+            tracker.log_series(run.steps, run.active_fraction, run.loss)
+            tracker.log_summary(summary)
+            tracker.log_image("active_fraction", out / store.PLOT)
+    except KeyboardInterrupt:
+        kept = (f"the checkpoint {checkpoint}" if checkpoint.exists()
+                else f"no checkpoint yet (one is written every {config.checkpoint_every} steps)")
+        print(f"\ninterrupted: kept {out / store.CONFIG} and {kept}; continue with\n"
+              f"  neuralpack simulate config={out / store.CONFIG} out={out} resume=true", file=sys.stderr)
+        raise
+    return run
+
+
+@contextlib.contextmanager
+def _ctrl_c_at_records():
+    """Yield a function telling whether Ctrl-C was pressed, and keep that press from raising.
+
+    A KeyboardInterrupt raised inside a numba kernel comes out as a SystemError, so the first
+    Ctrl-C only sets a flag that the progress callback turns into a KeyboardInterrupt at the next
+    record; a second Ctrl-C raises at once. Outside the main thread, Ctrl-C is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed = threading.Event()
+
+    def on_ctrl_c(signum, frame):
+        pressed.set()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
