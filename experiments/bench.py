@@ -182,14 +182,14 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _table(rows: list[dict], baseline_mb: float | None) -> list[str]:
-    header = (f"{'case':<10} {'n':>9} {'steps':>6} {'engine Mps/s':>13} {'reference Mps/s':>16} "
+    header = (f"{'case':<14} {'n':>9} {'steps':>6} {'engine Mps/s':>13} {'reference Mps/s':>16} "
               f"{'ratio':>8} {'peak MB':>8} {'-baseline':>10}")
     lines = [header, "-" * len(header)]
     for row in rows:
         extra = row["peak_mb"] - baseline_mb if baseline_mb is not None else None
         note = "  ABSORBED (fewer steps)" if row["absorbed"] else ""
         lines.append(
-            f"{row['case']:<10} {row['n']:>9,} {row['steps']:>6} {_fmt(row['engine_mps'], '.3g'):>13} "
+            f"{row['case']:<14} {row['n']:>9,} {row['steps']:>6} {_fmt(row['engine_mps'], '.3g'):>13} "
             f"{_fmt(row['reference_mps'], '.3g'):>16} {_fmt(row['ratio'], '.3g'):>8} "
             f"{row['peak_mb']:>8.0f} {_fmt(extra, '.0f'):>10}{note}")
     return lines
