@@ -23,14 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from physics_baseline.box import minimum_image, wrap
+
 DYNAMICS = ("bro", "sgd", "gd")
-
-
-def wrap(positions: np.ndarray, box: float) -> np.ndarray:
-    """Positions folded into [0, box)^d, as the engine folds them (x - L floor(x / L), L -> 0)."""
-    wrapped = positions - box * np.floor(positions / box)
-    wrapped[wrapped >= box] = 0.0
-    return wrapped
 
 
 def overlapping_pairs(positions: np.ndarray, radii: np.ndarray, box: float):
@@ -42,8 +37,7 @@ def overlapping_pairs(positions: np.ndarray, radii: np.ndarray, box: float):
     tree = cKDTree(positions, boxsize=box)
     pairs = tree.query_pairs(r=2.0 * float(radii.max()), output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
-    delta = positions[i] - positions[j]
-    delta -= box * np.round(delta / box)
+    delta = minimum_image(positions[i] - positions[j], box)
     r2 = np.einsum("md,md->m", delta, delta)
     hit = r2 < (radii[i] + radii[j]) ** 2   # query_pairs is closed (<= r); contact is strict
     return i[hit], j[hit], delta[hit], np.sqrt(r2[hit])

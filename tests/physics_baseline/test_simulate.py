@@ -1,4 +1,7 @@
 import math
+import os
+import subprocess
+import sys
 
 import numba
 import numpy as np
@@ -75,6 +78,20 @@ def test_trajectory_does_not_depend_on_thread_count(dynamics):
     double = simulate(**config)
     np.testing.assert_array_equal(single.positions, double.positions)
     np.testing.assert_array_equal(single.loss, double.loss)
+
+
+def test_trajectory_does_not_depend_on_numba_num_threads():
+    """The same run in fresh processes with NUMBA_NUM_THREADS=1 and =2: identical final bytes."""
+    script = ("import hashlib; from physics_baseline import simulate; "
+              "r = simulate(dynamics='sgd', d=3, n=2000, phi=0.6, lr=0.1, batch_fraction=0.3, "
+              "steps=50, seed=2); print(hashlib.sha256(r.positions.tobytes()).hexdigest())")
+    digests = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                              check=True)
+        digests.append(done.stdout.strip())
+    assert digests[0] == digests[1] and len(digests[0]) == 64
 
 
 @pytest.mark.parametrize("dynamics", ["bro", "sgd", "bro_pairwise"])
