@@ -1,7 +1,24 @@
-"""Observables of the absorbing transition computed from a recorded activity series."""
+"""Analysis of the absorbing phase transition from recorded activity series.
+
+The activity f_a is the fraction of particles with at least one overlap, measured before each step;
+a run is absorbed when f_a = 0 (its last record is then 0). Steps are simulation steps, packing
+fractions phi are dimensionless, kick sizes eps and learning rates lr are in diameters. Sections:
+the authors' observables; steady state; relaxation times; phi_c at one system size and step size;
+the step size -> 0 extrapolation; finite-size scaling (data collapse).
+
+Every fit returns ``Estimate`` values (value, one-sigma error, and the bootstrap or per-seed samples
+behind the error). Bootstraps use ``numpy.random.default_rng(seed)``, so results are reproducible.
+"""
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
 import numpy as np
+from scipy import optimize
+from scipy.integrate import trapezoid
+from scipy.special import expit
 
 STEADY_TAIL = 0.1  # fraction of the records averaged for f_inf
+MIN_BLOCKS = 16    # fewest blocks a blocking level may have to enter the standard error
 
 
 def steady_state_activity(active_fraction: np.ndarray, tail: float = STEADY_TAIL) -> float:
@@ -23,3 +40,572 @@ def relaxation_time(steps: np.ndarray, active_fraction: np.ndarray, absorbed: bo
     f_inf = steady_state_activity(active_fraction)
     close = np.abs(active_fraction / f_inf - 1.0) < 0.1
     return float(steps[np.argmax(close)]) if close.any() else float("nan")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its one-sigma error; ``samples``: the bootstrap or per-seed values behind the
+    error (empty when the error comes from a covariance matrix)."""
+    value: float
+    error: float
+    samples: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+
+
+def _vector(name: str, values, min_size: int = 1) -> np.ndarray:
+    """values as a finite 1-D float64 array of at least min_size entries, or a ValueError naming name."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if array.size < min_size:
+        raise ValueError(f"{name} needs at least {min_size} entries, got {array.size}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite")
+    return array
+
+
+def _same_length(**arrays: np.ndarray) -> None:
+    lengths = {name: len(array) for name, array in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError("must have the same length: " + ", ".join(f"{k} ({v})" for k, v in lengths.items()))
+
+
+def _count(name: str, value, low: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or int(value) != value or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _bootstrapped(value: float, samples: np.ndarray) -> Estimate:
+    return Estimate(float(value), float(np.std(samples, ddof=1)), samples)
+
+
+def _series(steps, active_fraction, min_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(t, f): steps shifted to start at 0 and strictly increasing, and the matching records."""
+    t = _vector("steps", steps, min_size)
+    f = _vector("active_fraction", active_fraction, min_size)
+    _same_length(steps=t, active_fraction=f)
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("steps must be strictly increasing")
+    return t - t[0], f
+
+
+# --- steady state -------------------------------------------------------------------------------
+
+def blocking_standard_error(values: np.ndarray, min_blocks: int = MIN_BLOCKS) -> float:
+    """Standard error of the mean of a correlated series, by blocking (Flyvbjerg & Petersen 1989).
+
+    values: (n,) records, n >= min_blocks. Neighbouring records are averaged in pairs again and again;
+    each level gives the naive error std(blocks, ddof=1) / sqrt(n_blocks), and the largest over the
+    levels that still have at least ``min_blocks`` blocks is returned. Taking the largest is
+    conservative; it is unbiased once the blocks are much longer than the correlation time.
+    """
+    min_blocks = _count("min_blocks", min_blocks, 2)
+    blocks = _vector("values", values, min_blocks)
+    error = 0.0
+    while blocks.size >= min_blocks:
+        error = max(error, float(np.std(blocks, ddof=1)) / np.sqrt(blocks.size))
+        even = 2 * (blocks.size // 2)
+        blocks = 0.5 * (blocks[0:even:2] + blocks[1:even:2])
+    return error
+
+
+def is_steady(active_fraction: np.ndarray, windows: int = 4) -> bool:
+    """Whether a recorded series has reached its steady state.
+
+    active_fraction: (n,) records (f_a or any observable). The rule: an absorbed series (last record 0)
+    is steady. Otherwise the last half of the records (its earliest remainder dropped) is cut into
+    ``windows`` consecutive windows of equal length m >= MIN_BLOCKS, with means m_k and blocking
+    standard errors s_k (``blocking_standard_error``). The series is steady when both
+      1. |m_W - m_(W-1)| <= 2 sqrt(s_W^2 + s_(W-1)^2)  (the last two windows agree), and
+      2. |b| <= 2 sigma_b, where b is the least-squares slope of m_k against k = 1..W and
+         sigma_b^2 = sum_k c_k^2 s_k^2 its error, b = sum_k c_k m_k with c_k = (k - kbar)/sum (k - kbar)^2
+         (no significant trend over the last half).
+    Each test rejects a stationary series about 5 % of the time when the windows are much longer than
+    the correlation time.
+    """
+    f = _vector("active_fraction", active_fraction)
+    windows = _count("windows", windows, 2)
+    if f[-1] == 0:
+        return True
+    length = (f.size // 2) // windows
+    if length < MIN_BLOCKS:
+        raise ValueError(f"active_fraction has {f.size} records; windows={windows} needs at least "
+                         f"{2 * windows * MIN_BLOCKS} ({MIN_BLOCKS} per window in the last half)")
+    parts = f[f.size - windows * length:].reshape(windows, length)
+    means = parts.mean(axis=1)
+    errors = np.array([blocking_standard_error(part) for part in parts])
+    agree = abs(means[-1] - means[-2]) <= 2.0 * np.hypot(errors[-1], errors[-2])
+    centred = np.arange(windows) - 0.5 * (windows - 1)
+    weights = centred / np.sum(centred ** 2)
+    slope, slope_error = weights @ means, np.sqrt(np.sum(weights ** 2 * errors ** 2))
+    return bool(agree and abs(slope) <= 2.0 * slope_error)
+
+
+def steady_state(runs: Sequence[np.ndarray], tail: float = STEADY_TAIL) -> Estimate:
+    """f_inf over seeds: the mean of the per-seed f_inf and its standard error over seeds.
+
+    runs: two or more (n_k,) activity series, one per seed (lengths may differ). A seed's f_inf is
+    ``steady_state_activity(series, tail)``, or 0 when the run was absorbed (last record 0).
+    samples: the per-seed f_inf.
+    """
+    if not 0 < tail <= 1:
+        raise ValueError(f"tail must be in (0, 1], got {tail!r}")
+    series = [_vector(f"runs[{k}]", run) for k, run in enumerate(runs)]
+    if len(series) < 2:
+        raise ValueError(f"runs needs at least 2 series for an error over seeds, got {len(series)}")
+    values = np.array([0.0 if f[-1] == 0 else steady_state_activity(f, tail) for f in series])
+    return Estimate(float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size)), values)
+
+
+# --- relaxation times ---------------------------------------------------------------------------
+
+def integrated_relaxation_time(steps: np.ndarray, active_fraction: np.ndarray,
+                               f_inf: float | None = None) -> float:
+    """Integrated relaxation time, in steps: the integral over t of g(t) = (f_a(t) - f_inf) / (f_a(0) - f_inf).
+
+    steps, active_fraction: (n,) records, n >= 2, steps strictly increasing (t counted from steps[0]).
+    f_inf: the steady value; by default 0 for an absorbed run (last record 0), else
+    ``steady_state_activity``. Trapezoid rule, up to the first zero crossing of g (located by linear
+    interpolation between records), or to the last record if g stays positive. For a pure
+    exponential relaxation f_inf + A exp(-t/tau) it gives tau.
+    """
+    t, f = _series(steps, active_fraction, 2)
+    if f_inf is None:
+        f_inf = 0.0 if f[-1] == 0 else steady_state_activity(f)
+    if f[0] == f_inf:
+        raise ValueError("active_fraction starts at f_inf, there is no relaxation to integrate")
+    g = (f - f_inf) / (f[0] - f_inf)
+    crossing = np.flatnonzero(g <= 0)
+    if crossing.size:
+        k = crossing[0]
+        t_zero = t[k - 1] + (t[k] - t[k - 1]) * g[k - 1] / (g[k - 1] - g[k])
+        t, g = np.append(t[:k], t_zero), np.append(g[:k], 0.0)
+    return float(trapezoid(g, t))
+
+
+def exponential_relaxation_time(steps: np.ndarray, active_fraction: np.ndarray) -> Estimate:
+    """tau, in steps, from a least-squares fit of f_a(t) = f_inf + A exp(-t / tau) (scipy curve_fit).
+
+    steps, active_fraction: (n,) records, n >= 4, t counted from steps[0]; f_inf, A and tau are all
+    fitted, starting from f_inf = ``steady_state_activity``, A = f_a(0) - f_inf and tau =
+    ``integrated_relaxation_time`` (at least the first record interval). The error is the one from
+    the fit covariance, scaled by the residuals (unweighted records).
+    """
+    t, f = _series(steps, active_fraction, 4)
+    f_inf = steady_state_activity(f)
+    tau = max(integrated_relaxation_time(t, f, f_inf), t[1])
+
+    def model(time, level, amplitude, scale):
+        return level + amplitude * np.exp(-time / scale)
+
+    try:
+        params, covariance = optimize.curve_fit(
+            model, t, f, p0=(f_inf, f[0] - f_inf, tau), x_scale="jac",
+            bounds=([-np.inf, -np.inf, 1e-6 * t[1]], [np.inf, np.inf, np.inf]))
+    except RuntimeError as failure:
+        raise ValueError(f"active_fraction: the exponential fit did not converge ({failure})") from None
+    return Estimate(float(params[2]), float(np.sqrt(covariance[2, 2])))
+
+
+# --- phi_c at one system size and step size -----------------------------------------------------
+
+@dataclass(frozen=True)
+class LogisticFit:
+    """P_absorbed(phi) = 1 / (1 + exp((phi - phi_c) / width)): phi_c where it crosses 1/2."""
+    phi_c: Estimate
+    width: Estimate
+
+
+def _logistic_nll(params: np.ndarray, phi: np.ndarray, runs: np.ndarray,
+                  active: np.ndarray) -> tuple[float, np.ndarray]:
+    """Binomial negative log-likelihood and its gradient in (phi_c, log width)."""
+    z = (phi - params[0]) * np.exp(-params[1])
+    slope = runs * expit(z) - active
+    value = np.sum(runs * np.logaddexp(0.0, z) - active * z)
+    return float(value), np.array([-np.sum(slope) * np.exp(-params[1]), -np.sum(slope * z)])
+
+
+def phi_c_from_absorption(phi: np.ndarray, absorbed: np.ndarray, n_boot: int = 200,
+                          seed: int = 0) -> LogisticFit:
+    """phi_c from the absorption probability, by a maximum-likelihood logistic fit.
+
+    phi: (n_runs,) packing fraction of each run (several seeds per phi); absorbed: (n_runs,) bool.
+    Fits P_absorbed(phi) = 1 / (1 + exp((phi - phi_c) / w)), w > 0, to the binomial likelihood
+    (L-BFGS-B, phi_c within the phi range widened by its span on each side). Errors: bootstrap over
+    ``n_boot`` resamples of the runs within each phi (a binomial redraw of the absorbed count).
+    Data with no phi that has both outcomes pin w at its lower bound (a thousandth of the smallest phi
+    spacing) and then understate the error on phi_c, which is really the gap between the phi values.
+    """
+    phi = _vector("phi", phi, 2)
+    outcome = np.asarray(absorbed)
+    if outcome.dtype != bool:
+        raise ValueError(f"absorbed must be a bool array, got dtype {outcome.dtype}")
+    _same_length(phi=phi, absorbed=outcome)
+    n_boot = _count("n_boot", n_boot, 2)
+    values, index = np.unique(phi, return_inverse=True)
+    if values.size < 2:
+        raise ValueError("phi needs at least 2 distinct values")
+    if outcome.all() or not outcome.any():
+        raise ValueError("absorbed needs both absorbed and active runs")
+    runs = np.bincount(index).astype(float)
+    active = np.bincount(index, weights=~outcome)
+    span = values[-1] - values[0]
+    bounds = [(values[0] - span, values[-1] + span), (np.log(1e-3 * np.min(np.diff(values))), np.log(span))]
+
+    def fit(active_counts, start):
+        result = optimize.minimize(_logistic_nll, start, args=(values, runs, active_counts),
+                                   jac=True, method="L-BFGS-B", bounds=bounds)
+        return result.x
+
+    fraction = 1.0 - active / runs
+    start = np.array([values[np.argmin(np.abs(fraction - 0.5))], np.log(0.1 * span)])
+    best = fit(active, start)
+    redraws = np.random.default_rng(seed).binomial(runs.astype(int), active / runs, (n_boot, values.size))
+    samples = np.array([fit(counts.astype(float), best) for counts in redraws])
+    return LogisticFit(_bootstrapped(best[0], samples[:, 0]),
+                       _bootstrapped(np.exp(best[1]), np.exp(samples[:, 1])))
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """f_inf = amplitude * (phi - phi_c)^beta on the active side."""
+    phi_c: Estimate
+    beta: Estimate
+    amplitude: Estimate
+
+
+def _power_law_profile(phi: np.ndarray, log_f: np.ndarray, weight: np.ndarray,
+                       phi_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each candidate phi_c (m,): chi^2, beta and log amplitude of the weighted straight-line
+    fit of log f against log(phi - phi_c)."""
+    x = np.log(phi[None, :] - phi_c[:, None])
+    total = weight.sum()
+    x_mean = (x * weight).sum(axis=1, keepdims=True) / total
+    y_mean = (log_f * weight).sum() / total
+    sxx = ((x - x_mean) ** 2 * weight).sum(axis=1)
+    sxy = ((x - x_mean) * (log_f - y_mean) * weight).sum(axis=1)
+    syy = ((log_f - y_mean) ** 2 * weight).sum()
+    beta = sxy / sxx
+    return syy - beta * sxy, beta, y_mean - beta * x_mean[:, 0]
+
+
+def _fit_power_law(phi: np.ndarray, log_f: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(phi_c, beta, log amplitude) minimising chi^2: a grid over the distance delta = min(phi) - phi_c,
+    log-spaced from 1e-4 to 4 times the phi span, refined by a bounded Brent search in log delta."""
+    lowest, span = phi.min(), np.ptp(phi)
+    log_delta = np.log(span) + np.linspace(np.log(1e-4), np.log(4.0), 97)
+    chi2 = _power_law_profile(phi, log_f, weight, lowest - np.exp(log_delta))[0]
+    k = int(np.argmin(chi2))
+    result = optimize.minimize_scalar(
+        lambda s: _power_law_profile(phi, log_f, weight, np.array([lowest - np.exp(s)]))[0][0],
+        bounds=(log_delta[max(k - 1, 0)], log_delta[min(k + 1, log_delta.size - 1)]), method="bounded")
+    phi_c = lowest - np.exp(result.x)
+    _, beta, log_amplitude = _power_law_profile(phi, log_f, weight, np.array([phi_c]))
+    return np.array([phi_c, beta[0], log_amplitude[0]])
+
+
+def phi_c_from_power_law(phi: np.ndarray, f_inf: np.ndarray, f_err: np.ndarray | None = None,
+                         n_boot: int = 200, seed: int = 0) -> PowerLawFit:
+    """phi_c and beta from the steady activity on the active side, f_inf = A (phi - phi_c)^beta.
+
+    phi, f_inf, f_err: (n,) packing fractions, steady activities and their errors; only the points
+    with f_inf > 0 are used (at least 4), and phi_c < min(phi) there. The fit is least squares in
+    log f_inf (weights (f_inf / f_err)^2, or equal weights without f_err), with phi_c profiled
+    (``_fit_power_law``). Errors: ``n_boot`` bootstrap refits, parametric with f_err
+    (log f_inf redrawn with standard deviation f_err / f_inf), else by resampling the residuals.
+    """
+    phi = _vector("phi", phi)
+    f_inf = _vector("f_inf", f_inf)
+    _same_length(phi=phi, f_inf=f_inf)
+    n_boot = _count("n_boot", n_boot, 2)
+    keep = f_inf > 0
+    if np.unique(phi[keep]).size < 4:
+        raise ValueError(f"f_inf needs at least 4 distinct phi with f_inf > 0, got {np.unique(phi[keep]).size}")
+    phi, f = phi[keep], f_inf[keep]
+    log_f = np.log(f)
+    if f_err is None:
+        weight = np.ones_like(f)
+    else:
+        f_err = _vector("f_err", f_err)
+        _same_length(f_inf=f_inf, f_err=f_err)
+        if np.any(f_err[keep] <= 0):
+            raise ValueError("f_err must be > 0 where f_inf > 0")
+        weight = (f / f_err[keep]) ** 2
+    best = _fit_power_law(phi, log_f, weight)
+    fitted = best[2] + best[1] * np.log(phi - best[0])
+    rng = np.random.default_rng(seed)
+    if f_err is None:
+        residuals = (log_f - fitted) * np.sqrt(f.size / (f.size - 3))
+        redraws = fitted + rng.choice(residuals, (n_boot, f.size))
+    else:
+        redraws = fitted + rng.standard_normal((n_boot, f.size)) / np.sqrt(weight)
+    samples = np.array([_fit_power_law(phi, redraw, weight) for redraw in redraws])
+    return PowerLawFit(_bootstrapped(best[0], samples[:, 0]), _bootstrapped(best[1], samples[:, 1]),
+                       _bootstrapped(np.exp(best[2]), np.exp(samples[:, 2])))
+
+
+# --- step size -> 0 -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """phi_c(s) = phi_c(0) - amplitude * s^exponent fitted to phi_c measured at step sizes s."""
+    phi_c: Estimate       # phi_c(0)
+    amplitude: Estimate
+    exponent: Estimate    # 1 with error 0 for form="linear"
+    chi2: float
+    dof: int
+
+
+def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors: np.ndarray,
+                        form: str = "power") -> Extrapolation:
+    """The eps -> 0 (or lr -> 0) limit of phi_c.
+
+    step_sizes, phi_c_values, errors: (n,) step sizes s > 0 (diameters), phi_c(s) and its one-sigma
+    errors. form="power": phi_c(s) = phi_c(0) - a s^b (n >= 3, b > 0); form="linear":
+    phi_c(s) = phi_c(0) - a s (n >= 2). Weighted least squares (scipy curve_fit with the errors as
+    absolute sigma), starting from the weighted straight line; parameter errors from the covariance.
+    """
+    forms = {"linear": 2, "power": 3}
+    if form not in forms:
+        raise ValueError(f"form must be one of {', '.join(forms)}; got {form!r}")
+    s = _vector("step_sizes", step_sizes, forms[form])
+    y = _vector("phi_c_values", phi_c_values)
+    sigma = _vector("errors", errors)
+    _same_length(step_sizes=s, phi_c_values=y, errors=sigma)
+    if np.any(s <= 0):
+        raise ValueError("step_sizes must be > 0")
+    if np.any(sigma <= 0):
+        raise ValueError("errors must be > 0")
+
+    def model(size, phi_c0, amplitude, exponent=1.0):
+        return phi_c0 - amplitude * size ** exponent
+
+    slope, intercept = np.polyfit(s, y, 1, w=1.0 / sigma)
+    start = [intercept, -slope, 1.0][:forms[form]]
+    lower = [-np.inf, -np.inf, 0.0][:forms[form]]
+    params, covariance = optimize.curve_fit(model, s, y, p0=start, sigma=sigma, absolute_sigma=True,
+                                            bounds=(lower, np.inf))
+    errors_fit = np.sqrt(np.diag(covariance))
+    exponent = Estimate(float(params[2]), float(errors_fit[2])) if form == "power" else Estimate(1.0, 0.0)
+    chi2 = float(np.sum(((y - model(s, *params)) / sigma) ** 2))
+    return Extrapolation(Estimate(float(params[0]), float(errors_fit[0])),
+                         Estimate(float(params[1]), float(errors_fit[1])), exponent, chi2,
+                         s.size - forms[form])
+
+
+# --- finite-size scaling ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CriticalExponents:
+    """Exponents of an absorbing transition: f_inf ~ (phi - phi_c)^beta, correlation length
+    ~ |phi - phi_c|^-nu_perp, correlation time ~ |phi - phi_c|^-nu_par."""
+    beta: float
+    nu_perp: float
+    nu_par: float
+
+    @property
+    def z(self) -> float:
+        """Dynamical exponent nu_par / nu_perp."""
+        return self.nu_par / self.nu_perp
+
+
+MEAN_FIELD = CriticalExponents(beta=1.0, nu_perp=0.5, nu_par=1.0)
+# Manna (conserved directed percolation) class by dimension d (Lubeck, IJMPB 18, 3977 (2004));
+# the entry 4 stands for every d >= 4: mean field (upper critical dimension 4, its logarithmic
+# corrections at d = 4 ignored).
+EXPONENTS = {
+    1: CriticalExponents(beta=0.382, nu_perp=1.347, nu_par=1.876),
+    2: CriticalExponents(beta=0.639, nu_perp=0.799, nu_par=1.225),
+    3: CriticalExponents(beta=0.840, nu_perp=0.593, nu_par=1.081),
+    4: MEAN_FIELD,
+}
+
+
+def exponents(d: int, cls: str = "manna") -> CriticalExponents:
+    """The exponents of the Manna class in d >= 1 dimensions (mean field for d >= 4), or of mean
+    field in any d (cls="mean_field")."""
+    d = _count("d", d, 1)
+    if cls not in ("manna", "mean_field"):
+        raise ValueError(f"cls must be 'manna' or 'mean_field', got {cls!r}")
+    return EXPONENTS[min(d, 4)] if cls == "manna" else MEAN_FIELD
+
+
+def linear_size(n_particles, d: int) -> np.ndarray:
+    """L = N^(1/d): the box side in diameters up to a constant factor (fixed phi), for the scaling forms."""
+    d = _count("d", d, 1)
+    n = np.asarray(n_particles, dtype=float)
+    if np.any(n < 1):
+        raise ValueError("n_particles must be >= 1")
+    return n ** (1.0 / d)
+
+
+def scaled(phi: np.ndarray, L: np.ndarray, y: np.ndarray, phi_c: float, x_exponent: float,
+           y_exponent: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y_scaled) = ((phi - phi_c) L^x_exponent, y L^y_exponent); arrays broadcast together.
+
+    f_a = L^(-beta/nu_perp) F(x): x_exponent = 1/nu_perp, y_exponent = beta/nu_perp.
+    tau = L^(nu_par/nu_perp) G(x): x_exponent = 1/nu_perp, y_exponent = -nu_par/nu_perp.
+    """
+    size = np.asarray(L, dtype=float)
+    if np.any(size <= 0):
+        raise ValueError("L must be > 0")
+    return (np.asarray(phi, dtype=float) - phi_c) * size ** x_exponent, np.asarray(y, dtype=float) * size ** y_exponent
+
+
+def _collapse_groups(x_groups, y_groups, dy_groups, log_y: bool):
+    """Validated (x, y, dy) per group; y and dy moved to log y and dy / y when log_y; dy None without errors."""
+    if len(x_groups) != len(y_groups) or (dy_groups is not None and len(dy_groups) != len(x_groups)):
+        raise ValueError("x_groups, y_groups and dy_groups must hold the same number of groups")
+    if len(x_groups) < 2:
+        raise ValueError(f"x_groups needs at least 2 groups (system sizes), got {len(x_groups)}")
+    groups = []
+    for k in range(len(x_groups)):
+        x = _vector(f"x_groups[{k}]", x_groups[k], 2)
+        y = _vector(f"y_groups[{k}]", y_groups[k])
+        _same_length(x=x, y=y)
+        dy = None
+        if dy_groups is not None:
+            dy = _vector(f"dy_groups[{k}]", dy_groups[k])
+            _same_length(x=x, dy=dy)
+            if np.any(dy <= 0):
+                raise ValueError(f"dy_groups[{k}] must be > 0")
+        if log_y:
+            if np.any(y <= 0):
+                raise ValueError(f"y_groups[{k}] must be > 0 with log_y=True")
+            dy = None if dy is None else dy / y
+            y = np.log(y)
+        groups.append((x, y, dy))
+    return groups
+
+
+def _quality(groups, relative: bool) -> float:
+    """The collapse quality of validated groups (see ``collapse_quality``); relative: without errors,
+    divide the deviations by |Y|."""
+    with_errors = groups[0][2] is not None
+    curves = []
+    for x, y, dy in groups:
+        unique_x, first = np.unique(x, return_index=True)
+        weight = 1.0 / dy[first] ** 2 if with_errors else np.ones(unique_x.size)
+        curves.append((unique_x, y[first], weight))
+    terms = []
+    for j, (x, y, dy) in enumerate(groups):
+        sums = np.zeros((5, x.size))            # K, Kx, Ky, Kxx, Kxy of the pooled bracketing points
+        for k, (cx, cy, cw) in enumerate(curves):
+            if k == j or cx.size < 2:
+                continue
+            inside = (x >= cx[0]) & (x <= cx[-1])
+            upper = np.clip(np.searchsorted(cx, x, side="right"), 1, cx.size - 1)
+            for index in (upper - 1, upper):
+                w = cw[index] * inside
+                sums += np.array([w, w * cx[index], w * cy[index], w * cx[index] ** 2, w * cx[index] * cy[index]])
+        covered = sums[0] > 0
+        if not covered.any():
+            continue
+        k0, kx, ky, kxx, kxy = sums[:, covered]
+        xc = x[covered]
+        delta = k0 * kxx - kx ** 2
+        master = (kxx * ky - kx * kxy + xc * (k0 * kxy - kx * ky)) / delta
+        if with_errors:
+            master_var = (kxx - 2.0 * xc * kx + xc ** 2 * k0) / delta
+            terms.append((y[covered] - master) ** 2 / (dy[covered] ** 2 + master_var))
+        else:
+            deviation = np.abs(y[covered] - master)
+            terms.append(deviation / np.abs(master) if relative else deviation)
+    return float(np.mean(np.concatenate(terms))) if terms else float("inf")
+
+
+def collapse_quality(x_groups: Sequence[np.ndarray], y_groups: Sequence[np.ndarray],
+                     dy_groups: Sequence[np.ndarray] | None = None, log_y: bool = False) -> float:
+    """How well curves of several system sizes fall onto one master curve.
+
+    x_groups, y_groups, dy_groups: one (n_k,) array per system size (n_k >= 2): scaled x, scaled y and
+    the one-sigma error of y. log_y: compare log y (error dy / y), for y spanning decades (y > 0).
+    With errors: the Houdayer-Hartmann measure (PRB 70, 014418 (2004)),
+      S = mean over points of (y - Y)^2 / (dy^2 + dY^2),
+    where Y(x) +- dY is the weighted straight-line fit through the points of every other size that
+    bracket x (the nearest below and above), only where x lies inside another size's x range.
+    S ~ 1 for a collapse within errors, large for a bad one. Without errors: a relative-spread
+    variant (after Bhattacharjee & Seno, J. Phys. A 34, 6375 (2001)), the mean of |y - Y| / |Y|
+    (of |log y - Y|, already relative, with log_y), Y from the unweighted fit: 0 for a perfect collapse.
+    inf when no point lies inside another size's x range.
+    """
+    return _quality(_collapse_groups(x_groups, y_groups, dy_groups, log_y), relative=not log_y)
+
+
+@dataclass(frozen=True)
+class CollapseFit:
+    """The best data collapse y L^y_exponent = F((phi - phi_c) L^x_exponent)."""
+    phi_c: Estimate
+    x_exponent: Estimate    # 1/nu_perp
+    y_exponent: Estimate    # beta/nu_perp for f_a, -nu_par/nu_perp for tau
+    quality: float          # collapse_quality at the best parameters
+
+
+def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray | None,
+                 start: Sequence[float], *, bounds: Sequence[tuple[float, float]] | None = None,
+                 log_y: bool = False, n_boot: int = 50, seed: int = 0) -> CollapseFit:
+    """(phi_c, x_exponent, y_exponent) minimising ``collapse_quality`` of the scaled data.
+
+    phi, L, y, dy: (n,) packing fraction, linear size (``linear_size``), observable and its one-sigma
+    error (dy None: the relative-spread quality); at least 2 sizes with 2 points each.
+    start: (phi_c, x_exponent, y_exponent) to start from; bounds: optional (low, high) per parameter.
+    Nelder-Mead in units of a step (phi span / 10, a tenth of each exponent, at least 0.01) from start
+    and from start moved by 2 steps up and down each parameter; the best of the 7 is kept. Errors:
+    ``n_boot`` bootstrap refits (from the best parameters) of the points resampled within each L.
+    """
+    phi = _vector("phi", phi, 4)
+    size = _vector("L", L)
+    values = _vector("y", y)
+    _same_length(phi=phi, L=size, y=values)
+    errors = None
+    if dy is not None:
+        errors = _vector("dy", dy)
+        _same_length(y=values, dy=errors)
+    n_boot = _count("n_boot", n_boot, 2)
+    origin = np.asarray(start, dtype=float)
+    if origin.shape != (3,) or not np.all(np.isfinite(origin)):
+        raise ValueError(f"start must be 3 finite numbers (phi_c, x_exponent, y_exponent), got {start!r}")
+    if np.any(size <= 0):
+        raise ValueError("L must be > 0")
+    labels = np.unique(size, return_inverse=True)[1]
+    members = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
+    # validates y > 0 (log_y), dy > 0 and the group sizes; the scaling below acts on these arrays
+    base = _collapse_groups([phi[m] for m in members], [values[m] for m in members],
+                            None if errors is None else [errors[m] for m in members], log_y)
+    sizes = [size[m[0]] for m in members]
+    step = np.array([np.ptp(phi) / 10, 0.1 * max(abs(origin[1]), 0.1), 0.1 * max(abs(origin[2]), 0.1)])
+    if bounds is None:
+        box = None
+    else:
+        limits = np.asarray(bounds, dtype=float)
+        if limits.shape != (3, 2) or np.any(limits[:, 0] >= limits[:, 1]):
+            raise ValueError(f"bounds must be 3 (low, high) pairs with low < high, got {bounds!r}")
+        box = optimize.Bounds((limits[:, 0] - origin) / step, (limits[:, 1] - origin) / step)
+
+    def quality(u, picks):
+        phi_c, x_exponent, y_exponent = origin + step * u
+        groups = []
+        for (x, g, dg), pick, side in zip(base, picks, sizes):
+            factor = side ** y_exponent
+            scaled_x = (x[pick] - phi_c) * side ** x_exponent
+            scaled_y = g[pick] + y_exponent * np.log(side) if log_y else g[pick] * factor
+            scaled_dy = None if dg is None else (dg[pick] if log_y else dg[pick] * factor)
+            groups.append((scaled_x, scaled_y, scaled_dy))
+        return _quality(groups, relative=not log_y)
+
+    def minimise(u0, picks):
+        if box is not None:
+            u0 = np.clip(u0, box.lb, box.ub)
+        result = optimize.minimize(quality, u0, args=(picks,), method="Nelder-Mead", bounds=box,
+                                   options={"initial_simplex": u0 + np.vstack([np.zeros(3), np.eye(3)]),
+                                            "xatol": 1e-3, "fatol": 1e-4, "maxiter": 3000})
+        return result.x, result.fun
+
+    everything = [np.arange(len(x)) for x, _, _ in base]
+    starts = [np.zeros(3)] + [sign * 2.0 * axis for axis in np.eye(3) for sign in (1.0, -1.0)]
+    best, best_quality = min((minimise(u0, everything) for u0 in starts), key=lambda fit: fit[1])
+    rng = np.random.default_rng(seed)
+    samples = np.array([origin + step * minimise(best, [rng.integers(0, len(x), len(x)) for x, _, _ in base])[0]
+                        for _ in range(n_boot)])
+    params = origin + step * best
+    return CollapseFit(*(_bootstrapped(params[k], samples[:, k]) for k in range(3)), quality=float(best_quality))
