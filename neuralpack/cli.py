@@ -1,11 +1,13 @@
-"""The ``neuralpack`` command: simulate, demo, bench.
+"""The ``neuralpack`` command: simulate, sweep, sweep-status, experiment, report, demo, bench.
 
-Exit codes: 0 done, 2 bad input (``error: <field>: <message>`` on stderr, nothing written),
-130 interrupted (config.yaml and the last checkpoint are kept; ``resume=true`` continues).
+Exit codes: 0 done, 1 some runs of a sweep failed (the others are done), 2 bad input
+(``error: <field>: <message>`` on stderr, nothing written), 130 interrupted (config.yaml and the
+last checkpoint are kept; ``resume=true`` continues, or for a sweep the same command again).
 """
 import argparse
 import contextlib
 import dataclasses
+import os
 import signal
 import sys
 import threading
@@ -13,10 +15,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from neuralpack import plots, store, tracking
-from neuralpack.config import load_config
+from neuralpack import plots, store, sweep, tracking
+from neuralpack.config import load_config, parse_overrides
 from physics_baseline import ConfigError, Run, SimulationConfig, simulate
-from physics_baseline.config import as_choice
+from physics_baseline.config import as_choice, as_int
 
 RUN_OPTIONS = {"out": None, "overwrite": False, "resume": False, "tracking": "offline"}
 RESUMABLE = ("steps", "checkpoint_every")  # the fields a checkpoint lets a resumed run change
@@ -51,6 +53,29 @@ def _parser() -> argparse.ArgumentParser:
                     "tracking=offline|online|none.")
     simulate_parser.add_argument("items", nargs="*", metavar="key=value")
     simulate_parser.set_defaults(command=_simulate_command)
+    sweep_parser = commands.add_parser(
+        "sweep", help="run every run of a sweep file once, then tabulate them",
+        usage="neuralpack sweep [-h] SWEEP.yaml [key=value ...]",
+        description="Run the runs of a sweep file (configs/sweeps/NAME.yaml) that are not done yet, then "
+                    "write OUT/runs.csv. Keys: workers=K (processes; default the CPU count, 1 runs "
+                    f"in this process), out=DIR, and the run fields ({fields}), which override the "
+                    "sweep's base (a swept field is then fixed to the given value).")
+    sweep_parser.add_argument("items", nargs="+", metavar="ARG", help="the sweep file, then key=value overrides")
+    sweep_parser.set_defaults(command=_sweep_command)
+    status_parser = commands.add_parser("sweep-status", help="count the done, unfinished and failed runs of a sweep")
+    status_parser.add_argument("items", nargs=1, metavar="OUT")
+    status_parser.set_defaults(command=_sweep_status_command)
+    experiment_parser = commands.add_parser(
+        "experiment", help="run a study of configs/studies/ and write its report",
+        usage="neuralpack experiment [-h] NAME [profile=quick|paper] [out=DIR] [workers=K]",
+        description="Run the missing runs of a study profile (default quick) into OUT/runs "
+                    "(default runs/studies/NAME-PROFILE), then write OUT/report/ (report.md, "
+                    "report.json, figures). Rerunning skips what is done.")
+    experiment_parser.add_argument("items", nargs="+", metavar="ARG")
+    experiment_parser.set_defaults(command=_experiment_command)
+    report_parser = commands.add_parser("report", help="rewrite a study's report from its stored runs")
+    report_parser.add_argument("items", nargs=1, metavar="RUNS_DIR")
+    report_parser.set_defaults(command=_report_command)
     demo_parser = commands.add_parser("demo", help="3D BRO at six packing fractions, with a table and a plot")
     demo_parser.add_argument("items", nargs="*", metavar="out=DIR | tracking=MODE")
     demo_parser.set_defaults(command=_demo_command)
@@ -78,6 +103,80 @@ def _simulate_command(items: list[str]) -> int:
     print(f"{config.dynamics} d={config.d} n={config.n} phi={config.phi:g}: {outcome}, "
           f"relaxation time {run.relaxation_time:g} steps, {run.wall_time:.1f} s")
     print(out)
+    return 0
+
+
+def _sweep_command(items: list[str]) -> int:
+    overrides = parse_overrides(items[1:])
+    workers = as_int("workers", overrides.pop("workers", os.cpu_count() or 1), 1)
+    definition = sweep.load_sweep(items[0], overrides)
+    configs = sweep.expand(definition)
+    out = Path(definition["out"])
+    counts = dict.fromkeys((sweep.DONE, sweep.SKIPPED, sweep.FAILED), 0)
+    report = None
+    try:
+        with tqdm(total=len(configs), desc=definition["name"], unit="run", file=sys.stderr,
+                  dynamic_ncols=True) as bar, _ctrl_c_at_records() as interrupted:
+            def progress(outcome: sweep.Outcome) -> None:
+                counts[outcome.status] += 1
+                if outcome.status == sweep.FAILED:
+                    bar.write(f"failed: {outcome.spec.label}: {outcome.error} "
+                              f"(see {outcome.spec.run_dir / sweep.ERROR})", file=sys.stderr)
+                bar.set_postfix(counts, refresh=False)
+                bar.update()
+
+            report = sweep.run_sweep(configs, out, sweep.local_executor(workers), progress=progress,
+                                     stop=interrupted)
+    except KeyboardInterrupt:
+        pass
+    if report is None or report.interrupted:
+        print(f"\ninterrupted: the finished runs are kept in {out / sweep.RUNS}; run the same command "
+              "again to continue (done runs are skipped, unfinished ones resume from their checkpoints)",
+              file=sys.stderr)
+        raise KeyboardInterrupt
+    print(f"sweep {definition['name']}: {report.count(sweep.DONE)} executed, {report.count(sweep.SKIPPED)} "
+          f"skipped (already done), {report.count(sweep.FAILED)} failed; table {report.table}")
+    return 1 if report.count(sweep.FAILED) else 0
+
+
+def _experiment_command(items: list[str]) -> int:
+    from experiments import studies
+    options = parse_overrides(items[1:])
+    unknown = sorted(options.keys() - {"profile", "out", "workers"})
+    if unknown:
+        raise ConfigError(unknown[0], "unknown key; experiment takes profile=, out= and workers=")
+    name, profile = items[0], str(options.get("profile", "quick"))
+    workers = as_int("workers", options.get("workers", os.cpu_count() or 1), 1)
+    out = Path(str(options.get("out", Path("runs/studies") / f"{name}-{profile}")))
+    payload = studies.run(name, profile, out, sweep.local_executor(workers))
+    print(f"{name} ({profile}): report {out / 'report' / 'report.md'}")
+    _print_phi_c(payload)
+    return 0
+
+
+def _report_command(items: list[str]) -> int:
+    from experiments import studies
+    out = Path(items[0])
+    _print_phi_c(studies.rewrite(out))
+    print(f"report {out / 'report' / 'report.md'}")
+    return 0
+
+
+def _print_phi_c(payload: dict) -> None:
+    for dynamics, by_d in payload["phi_c"].items():
+        for d, entry in by_d.items():
+            print(f"  {entry['label']}: phi_c(eps -> 0) = {entry['value']:.4f} +- {entry['error']:.4f} "
+                  f"({entry['form']} fit over eps = {', '.join(f'{s:g}' for s in entry['step_sizes'])})")
+
+
+def _sweep_status_command(items: list[str]) -> int:
+    out = Path(items[0])
+    states = sweep.sweep_status(out)
+    print(f"{out}: " + ", ".join(f"{len(keys)} {state}" for state, keys in states.items()))
+    for key in states[sweep.FAILED]:
+        print(f"failed: {out / sweep.RUNS / key / sweep.ERROR}")
+    table = out / sweep.TABLE
+    print(f"table {table}" if table.exists() else f"table {table} (not written yet)")
     return 0
 
 

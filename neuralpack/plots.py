@@ -23,7 +23,53 @@ def plot_active_fraction(runs: list[tuple[str, np.ndarray, np.ndarray]], path: s
     axes.set_xlabel("step")
     axes.set_ylabel("active fraction $f_a$")
     axes.legend(fontsize="small")
+    save_figure(figure, path)
+
+
+def save_figure(figure: Figure, path: str | Path) -> None:
+    """Write figure as path with suffix .png (150 dpi) and as .pdf, each atomically."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     for suffix in (".png", ".pdf"):
         buffer = io.BytesIO()
         figure.savefig(buffer, format=suffix[1:], dpi=150)
         atomic_write_bytes(Path(path).with_suffix(suffix), buffer.getvalue())
+
+
+def plot_phi_c_vs_step_size(groups: dict[str, dict], path: str | Path) -> None:
+    """phi_c(eps) with error bars per group, and each group's eps -> 0 value at eps = 0.
+
+    groups: label -> {"step_sizes", "phi_c", "error": lists; "value", "extrapolation_error": floats}.
+    """
+    figure = Figure(figsize=(6.0, 4.2), layout="constrained")
+    axes = figure.subplots()
+    for index, (label, entry) in enumerate(groups.items()):
+        colour = f"C{index % 10}"
+        axes.errorbar(entry["step_sizes"], entry["phi_c"], yerr=entry["error"], fmt="o-", color=colour,
+                      label=label, capsize=3)
+        if np.isfinite(entry["value"]):
+            axes.errorbar([0.0], [entry["value"]], yerr=[entry["extrapolation_error"]], fmt="s",
+                          color=colour, mfc="none", capsize=3)
+    axes.set_xlabel(r"kick size $\varepsilon$ (= lr $b_f$), diameters")
+    axes.set_ylabel(r"$\phi_c$ (open squares: $\varepsilon \to 0$)")
+    axes.legend(fontsize="small")
+    save_figure(figure, path)
+
+
+def plot_phi_c_vs_dimension(points: dict[str, list[tuple[int, float, float]]],
+                            references: dict[str, dict[int, float]], path: str | Path) -> None:
+    """phi_c(eps -> 0) against d on a log axis, per dynamics, beside literature values.
+
+    points: dynamics -> [(d, phi_c, error)]; references: name -> {d: value}.
+    """
+    figure = Figure(figsize=(6.0, 4.2), layout="constrained")
+    axes = figure.subplots()
+    for label, rows in points.items():
+        d, value, error = (np.array(column, dtype=float) for column in zip(*rows))
+        axes.errorbar(d, value, yerr=error, fmt="o-", label=label, capsize=3)
+    for marker, (label, values) in zip("x+*", references.items()):
+        axes.plot(list(values), list(values.values()), marker, color="black", label=label)
+    axes.set_yscale("log")
+    axes.set_xlabel("dimension d")
+    axes.set_ylabel(r"$\phi_c$")
+    axes.legend(fontsize="small")
+    save_figure(figure, path)

@@ -140,3 +140,10 @@ def write_run(run_dir: str | Path, run: Run) -> dict:
                for key, value in summary.items()}  # NaN (tau of a run that never settles): null
     atomic_write_text(run_dir / SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
+
+
+def read_series(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """series.csv of a finished run (see ``write_run``) as steps (int64), active_fraction and loss
+    (float64), each of shape (records,)."""
+    table = np.loadtxt(Path(run_dir) / SERIES, delimiter=",", skiprows=1, ndmin=2)
+    return table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy()

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 from scipy.integrate import trapezoid
-from scipy.special import expit
 
 STEADY_TAIL = 0.1  # fraction of the records averaged for f_inf
 MIN_BLOCKS = 16    # fewest blocks a blocking level may have to enter the standard error
@@ -64,18 +63,21 @@ def _vector(name: str, values, min_size: int = 1) -> np.ndarray:
 
 
 def _same_length(**arrays: np.ndarray) -> None:
+    """A ValueError naming the arrays unless they all have the same length."""
     lengths = {name: len(array) for name, array in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError("must have the same length: " + ", ".join(f"{k} ({v})" for k, v in lengths.items()))
 
 
 def _count(name: str, value, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or int(value) != value or value < low:
+    """value as an int >= low, or a ValueError naming name."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
 def _bootstrapped(value: float, samples: np.ndarray) -> Estimate:
+    """value with the standard deviation of its bootstrap samples as the error."""
     return Estimate(float(value), float(np.std(samples, ddof=1)), samples)
 
 
@@ -161,7 +163,8 @@ def steady_state(runs: Sequence[np.ndarray], tail: float = STEADY_TAIL) -> Estim
 
 def integrated_relaxation_time(steps: np.ndarray, active_fraction: np.ndarray,
                                f_inf: float | None = None) -> float:
-    """Integrated relaxation time, in steps: the integral over t of g(t) = (f_a(t) - f_inf) / (f_a(0) - f_inf).
+    """Integrated relaxation time, in steps: the integral over t of
+    g(t) = (f_a(t) - f_inf) / (f_a(0) - f_inf).
 
     steps, active_fraction: (n,) records, n >= 2, steps strictly increasing (t counted from steps[0]).
     f_inf: the steady value; by default 0 for an absorbed run (last record 0), else
@@ -216,13 +219,11 @@ class LogisticFit:
     width: Estimate
 
 
-def _logistic_nll(params: np.ndarray, phi: np.ndarray, runs: np.ndarray,
-                  active: np.ndarray) -> tuple[float, np.ndarray]:
-    """Binomial negative log-likelihood and its gradient in (phi_c, log width)."""
+def _logistic_nll(params: np.ndarray, phi: np.ndarray, runs: np.ndarray, active: np.ndarray) -> float:
+    """Binomial negative log-likelihood of P_absorbed at params = (phi_c, log width), with phi in
+    the same units as phi_c and width."""
     z = (phi - params[0]) * np.exp(-params[1])
-    slope = runs * expit(z) - active
-    value = np.sum(runs * np.logaddexp(0.0, z) - active * z)
-    return float(value), np.array([-np.sum(slope) * np.exp(-params[1]), -np.sum(slope * z)])
+    return float(np.sum(runs * np.logaddexp(0.0, z) - active * z))
 
 
 def phi_c_from_absorption(phi: np.ndarray, absorbed: np.ndarray, n_boot: int = 200,
@@ -231,10 +232,13 @@ def phi_c_from_absorption(phi: np.ndarray, absorbed: np.ndarray, n_boot: int = 2
 
     phi: (n_runs,) packing fraction of each run (several seeds per phi); absorbed: (n_runs,) bool.
     Fits P_absorbed(phi) = 1 / (1 + exp((phi - phi_c) / w)), w > 0, to the binomial likelihood
-    (L-BFGS-B, phi_c within the phi range widened by its span on each side). Errors: bootstrap over
-    ``n_boot`` resamples of the runs within each phi (a binomial redraw of the absorbed count).
-    Data with no phi that has both outcomes pin w at its lower bound (a thousandth of the smallest phi
-    spacing) and then understate the error on phi_c, which is really the gap between the phi values.
+    (Nelder-Mead in phi measured in units of the phi range span from min(phi); phi_c within
+    [min(phi) - span, max(phi) + span], w within [1e-3 times the smallest phi spacing, span]).
+    Errors: bootstrap over ``n_boot`` resamples of the runs within each phi (a binomial redraw of
+    the absorbed count). Completely separated data (every absorbed run at a lower phi than every
+    active one) have no maximum: phi_c is then the middle of the gap between the densest absorbed and
+    the loosest active phi, with the error of a uniform over the gap (gap / sqrt 12), and w the
+    lower bound of its range.
     """
     phi = _vector("phi", phi, 2)
     outcome = np.asarray(absorbed)
@@ -250,20 +254,28 @@ def phi_c_from_absorption(phi: np.ndarray, absorbed: np.ndarray, n_boot: int = 2
     runs = np.bincount(index).astype(float)
     active = np.bincount(index, weights=~outcome)
     span = values[-1] - values[0]
-    bounds = [(values[0] - span, values[-1] + span), (np.log(1e-3 * np.min(np.diff(values))), np.log(span))]
+    unit_phi = (values - values[0]) / span
+    densest_absorbed, loosest_active = phi[outcome].max(), phi[~outcome].min()
+    if densest_absorbed < loosest_active:
+        gap = loosest_active - densest_absorbed
+        width = 1e-3 * span * np.min(np.diff(unit_phi))
+        return LogisticFit(Estimate(float(densest_absorbed + gap / 2), float(gap / np.sqrt(12.0))),
+                           Estimate(float(width), 0.0))
+    bounds = optimize.Bounds([-1.0, np.log(1e-3 * np.min(np.diff(unit_phi)))], [2.0, 0.0])
 
     def fit(active_counts, start):
-        result = optimize.minimize(_logistic_nll, start, args=(values, runs, active_counts),
-                                   jac=True, method="L-BFGS-B", bounds=bounds)
+        result = optimize.minimize(_logistic_nll, start, args=(unit_phi, runs, active_counts),
+                                   method="Nelder-Mead", bounds=bounds,
+                                   options={"xatol": 1e-6, "fatol": 1e-9,
+                                            "initial_simplex": start + [[0, 0], [0.1, 0], [0, 0.5]]})
         return result.x
 
     fraction = 1.0 - active / runs
-    start = np.array([values[np.argmin(np.abs(fraction - 0.5))], np.log(0.1 * span)])
-    best = fit(active, start)
+    best = fit(active, np.array([unit_phi[np.argmin(np.abs(fraction - 0.5))], np.log(0.1)]))
     redraws = np.random.default_rng(seed).binomial(runs.astype(int), active / runs, (n_boot, values.size))
     samples = np.array([fit(counts.astype(float), best) for counts in redraws])
-    return LogisticFit(_bootstrapped(best[0], samples[:, 0]),
-                       _bootstrapped(np.exp(best[1]), np.exp(samples[:, 1])))
+    return LogisticFit(_bootstrapped(values[0] + span * best[0], values[0] + span * samples[:, 0]),
+                       _bootstrapped(span * np.exp(best[1]), span * np.exp(samples[:, 1])))
 
 
 @dataclass(frozen=True)
@@ -310,8 +322,9 @@ def phi_c_from_power_law(phi: np.ndarray, f_inf: np.ndarray, f_err: np.ndarray |
 
     phi, f_inf, f_err: (n,) packing fractions, steady activities and their errors; only the points
     with f_inf > 0 are used (at least 4), and phi_c < min(phi) there. The fit is least squares in
-    log f_inf (weights (f_inf / f_err)^2, or equal weights without f_err), with phi_c profiled
-    (``_fit_power_law``). Errors: ``n_boot`` bootstrap refits, parametric with f_err
+    log f_inf (weights (f_inf / f_err)^2, or equal weights without f_err); phi_c is searched from
+    min(phi) - 4 span to min(phi) - 1e-4 span (span: the range of those phi), with log A and beta
+    solved for at each phi_c. Errors: ``n_boot`` bootstrap refits, parametric with f_err
     (log f_inf redrawn with standard deviation f_err / f_inf), else by resampling the residuals.
     """
     phi = _vector("phi", phi)
@@ -319,8 +332,9 @@ def phi_c_from_power_law(phi: np.ndarray, f_inf: np.ndarray, f_err: np.ndarray |
     _same_length(phi=phi, f_inf=f_inf)
     n_boot = _count("n_boot", n_boot, 2)
     keep = f_inf > 0
-    if np.unique(phi[keep]).size < 4:
-        raise ValueError(f"f_inf needs at least 4 distinct phi with f_inf > 0, got {np.unique(phi[keep]).size}")
+    distinct = np.unique(phi[keep]).size
+    if distinct < 4:
+        raise ValueError(f"f_inf needs at least 4 distinct phi with f_inf > 0, got {distinct}")
     phi, f = phi[keep], f_inf[keep]
     log_f = np.log(f)
     if f_err is None:
@@ -362,8 +376,9 @@ def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors
 
     step_sizes, phi_c_values, errors: (n,) step sizes s > 0 (diameters), phi_c(s) and its one-sigma
     errors. form="power": phi_c(s) = phi_c(0) - a s^b (n >= 3, b > 0); form="linear":
-    phi_c(s) = phi_c(0) - a s (n >= 2). Weighted least squares (scipy curve_fit with the errors as
-    absolute sigma), starting from the weighted straight line; parameter errors from the covariance.
+    phi_c(s) = phi_c(0) - a s (n >= 2). Weighted least squares with the errors as absolute sigma:
+    in closed form for the line (so two points give an exact line with propagated errors), by scipy
+    curve_fit from the weighted line for the power; parameter errors from the covariance.
     """
     forms = {"linear": 2, "power": 3}
     if form not in forms:
@@ -380,11 +395,13 @@ def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors
     def model(size, phi_c0, amplitude, exponent=1.0):
         return phi_c0 - amplitude * size ** exponent
 
-    slope, intercept = np.polyfit(s, y, 1, w=1.0 / sigma)
-    start = [intercept, -slope, 1.0][:forms[form]]
-    lower = [-np.inf, -np.inf, 0.0][:forms[form]]
-    params, covariance = optimize.curve_fit(model, s, y, p0=start, sigma=sigma, absolute_sigma=True,
-                                            bounds=(lower, np.inf))
+    design = np.stack([np.ones_like(s), -s], axis=1) / sigma[:, None]
+    covariance = np.linalg.inv(design.T @ design)
+    params = covariance @ design.T @ (y / sigma)
+    if form == "power":
+        params, covariance = optimize.curve_fit(model, s, y, p0=[*params, 1.0], sigma=sigma,
+                                                absolute_sigma=True,
+                                                bounds=([-np.inf, -np.inf, 0.0], np.inf))
     errors_fit = np.sqrt(np.diag(covariance))
     exponent = Estimate(float(params[2]), float(errors_fit[2])) if form == "power" else Estimate(1.0, 0.0)
     chi2 = float(np.sum(((y - model(s, *params)) / sigma) ** 2))
@@ -449,11 +466,13 @@ def scaled(phi: np.ndarray, L: np.ndarray, y: np.ndarray, phi_c: float, x_expone
     size = np.asarray(L, dtype=float)
     if np.any(size <= 0):
         raise ValueError("L must be > 0")
-    return (np.asarray(phi, dtype=float) - phi_c) * size ** x_exponent, np.asarray(y, dtype=float) * size ** y_exponent
+    x = (np.asarray(phi, dtype=float) - phi_c) * size ** x_exponent
+    return x, np.asarray(y, dtype=float) * size ** y_exponent
 
 
 def _collapse_groups(x_groups, y_groups, dy_groups, log_y: bool):
-    """Validated (x, y, dy) per group; y and dy moved to log y and dy / y when log_y; dy None without errors."""
+    """Validated (x, y, dy) per group, y and dy turned into log y and dy / y when log_y (dy None
+    without errors)."""
     if len(x_groups) != len(y_groups) or (dy_groups is not None and len(dy_groups) != len(x_groups)):
         raise ValueError("x_groups, y_groups and dy_groups must hold the same number of groups")
     if len(x_groups) < 2:
@@ -462,11 +481,11 @@ def _collapse_groups(x_groups, y_groups, dy_groups, log_y: bool):
     for k in range(len(x_groups)):
         x = _vector(f"x_groups[{k}]", x_groups[k], 2)
         y = _vector(f"y_groups[{k}]", y_groups[k])
-        _same_length(x=x, y=y)
+        _same_length(**{f"x_groups[{k}]": x, f"y_groups[{k}]": y})
         dy = None
         if dy_groups is not None:
             dy = _vector(f"dy_groups[{k}]", dy_groups[k])
-            _same_length(x=x, dy=dy)
+            _same_length(**{f"x_groups[{k}]": x, f"dy_groups[{k}]": dy})
             if np.any(dy <= 0):
                 raise ValueError(f"dy_groups[{k}] must be > 0")
         if log_y:
@@ -481,37 +500,38 @@ def _collapse_groups(x_groups, y_groups, dy_groups, log_y: bool):
 def _quality(groups, relative: bool) -> float:
     """The collapse quality of validated groups (see ``collapse_quality``); relative: without errors,
     divide the deviations by |Y|."""
+    x = np.concatenate([g[0] for g in groups])
+    y = np.concatenate([g[1] for g in groups])
     with_errors = groups[0][2] is not None
-    curves = []
-    for x, y, dy in groups:
-        unique_x, first = np.unique(x, return_index=True)
-        weight = 1.0 / dy[first] ** 2 if with_errors else np.ones(unique_x.size)
-        curves.append((unique_x, y[first], weight))
-    terms = []
-    for j, (x, y, dy) in enumerate(groups):
-        sums = np.zeros((5, x.size))            # K, Kx, Ky, Kxx, Kxy of the pooled bracketing points
-        for k, (cx, cy, cw) in enumerate(curves):
-            if k == j or cx.size < 2:
-                continue
-            inside = (x >= cx[0]) & (x <= cx[-1])
-            upper = np.clip(np.searchsorted(cx, x, side="right"), 1, cx.size - 1)
-            for index in (upper - 1, upper):
-                w = cw[index] * inside
-                sums += np.array([w, w * cx[index], w * cy[index], w * cx[index] ** 2, w * cx[index] * cy[index]])
-        covered = sums[0] > 0
-        if not covered.any():
+    label = np.repeat(np.arange(len(groups)), [g[0].size for g in groups])
+    k0, kx, ky, kxx, kxy = np.zeros((5, x.size))    # sums over the pooled bracketing points
+    for k, (cx, cy, cdy) in enumerate(groups):
+        cx, first = np.unique(cx, return_index=True)
+        if cx.size < 2:
             continue
-        k0, kx, ky, kxx, kxy = sums[:, covered]
-        xc = x[covered]
-        delta = k0 * kxx - kx ** 2
-        master = (kxx * ky - kx * kxy + xc * (k0 * kxy - kx * ky)) / delta
-        if with_errors:
-            master_var = (kxx - 2.0 * xc * kx + xc ** 2 * k0) / delta
-            terms.append((y[covered] - master) ** 2 / (dy[covered] ** 2 + master_var))
-        else:
-            deviation = np.abs(y[covered] - master)
-            terms.append(deviation / np.abs(master) if relative else deviation)
-    return float(np.mean(np.concatenate(terms))) if terms else float("inf")
+        cy = cy[first]
+        cw = 1.0 / cdy[first] ** 2 if with_errors else np.ones(cx.size)
+        inside = (x >= cx[0]) & (x <= cx[-1]) & (label != k)
+        upper = np.clip(np.searchsorted(cx, x, side="right"), 1, cx.size - 1)
+        for index in (upper - 1, upper):
+            w = np.where(inside, cw[index], 0.0)
+            wx = w * cx[index]
+            k0 += w
+            kx += wx
+            ky += w * cy[index]
+            kxx += wx * cx[index]
+            kxy += wx * cy[index]
+    covered = k0 > 0
+    if not covered.any():
+        return float("inf")
+    k0, kx, ky, kxx, kxy, x, y = (a[covered] for a in (k0, kx, ky, kxx, kxy, x, y))
+    delta = k0 * kxx - kx ** 2
+    master = (kxx * ky - kx * kxy + x * (k0 * kxy - kx * ky)) / delta
+    if with_errors:
+        dy = np.concatenate([g[2] for g in groups])[covered]
+        return float(np.mean((y - master) ** 2 / (dy ** 2 + (kxx - 2.0 * x * kx + x ** 2 * k0) / delta)))
+    deviation = np.abs(y - master)
+    return float(np.mean(deviation / np.abs(master) if relative else deviation))
 
 
 def collapse_quality(x_groups: Sequence[np.ndarray], y_groups: Sequence[np.ndarray],
@@ -557,19 +577,25 @@ def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray |
     size = _vector("L", L)
     values = _vector("y", y)
     _same_length(phi=phi, L=size, y=values)
+    if log_y and np.any(values <= 0):
+        raise ValueError("y must be > 0 with log_y=True")
     errors = None
     if dy is not None:
         errors = _vector("dy", dy)
         _same_length(y=values, dy=errors)
+        if np.any(errors <= 0):
+            raise ValueError("dy must be > 0")
     n_boot = _count("n_boot", n_boot, 2)
     origin = np.asarray(start, dtype=float)
     if origin.shape != (3,) or not np.all(np.isfinite(origin)):
         raise ValueError(f"start must be 3 finite numbers (phi_c, x_exponent, y_exponent), got {start!r}")
     if np.any(size <= 0):
         raise ValueError("L must be > 0")
-    labels = np.unique(size, return_inverse=True)[1]
-    members = [np.flatnonzero(labels == k) for k in range(labels.max() + 1)]
-    # validates y > 0 (log_y), dy > 0 and the group sizes; the scaling below acts on these arrays
+    labels, counts = np.unique(size, return_inverse=True, return_counts=True)[1:]
+    if counts.size < 2 or counts.min() < 2:
+        raise ValueError("L needs at least 2 distinct sizes with at least 2 points each, "
+                         f"got counts {counts.tolist()}")
+    members = [np.flatnonzero(labels == k) for k in range(counts.size)]
     base = _collapse_groups([phi[m] for m in members], [values[m] for m in members],
                             None if errors is None else [errors[m] for m in members], log_y)
     sizes = [size[m[0]] for m in members]
@@ -586,11 +612,13 @@ def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray |
         phi_c, x_exponent, y_exponent = origin + step * u
         groups = []
         for (x, g, dg), pick, side in zip(base, picks, sizes):
-            factor = side ** y_exponent
             scaled_x = (x[pick] - phi_c) * side ** x_exponent
-            scaled_y = g[pick] + y_exponent * np.log(side) if log_y else g[pick] * factor
-            scaled_dy = None if dg is None else (dg[pick] if log_y else dg[pick] * factor)
-            groups.append((scaled_x, scaled_y, scaled_dy))
+            error = None if dg is None else dg[pick]
+            if log_y:        # log(y L^y_exponent); the error dy / y does not change
+                groups.append((scaled_x, g[pick] + y_exponent * np.log(side), error))
+            else:
+                factor = side ** y_exponent
+                groups.append((scaled_x, g[pick] * factor, None if error is None else error * factor))
         return _quality(groups, relative=not log_y)
 
     def minimise(u0, picks):
@@ -605,7 +633,8 @@ def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray |
     starts = [np.zeros(3)] + [sign * 2.0 * axis for axis in np.eye(3) for sign in (1.0, -1.0)]
     best, best_quality = min((minimise(u0, everything) for u0 in starts), key=lambda fit: fit[1])
     rng = np.random.default_rng(seed)
-    samples = np.array([origin + step * minimise(best, [rng.integers(0, len(x), len(x)) for x, _, _ in base])[0]
-                        for _ in range(n_boot)])
+    resamples = ([rng.integers(0, len(x), len(x)) for x, _, _ in base] for _ in range(n_boot))
+    samples = np.array([origin + step * minimise(best, picks)[0] for picks in resamples])
     params = origin + step * best
-    return CollapseFit(*(_bootstrapped(params[k], samples[:, k]) for k in range(3)), quality=float(best_quality))
+    return CollapseFit(*(_bootstrapped(params[k], samples[:, k]) for k in range(3)),
+                       quality=float(best_quality))

@@ -53,12 +53,13 @@ def _squared_distance(delta: np.ndarray) -> np.ndarray:
 def contact_pairs(positions: np.ndarray, radii: np.ndarray, box: float, tolerance: float = 0.0) -> np.ndarray:
     """Pairs in contact, (m, 2) int64, i < j, sorted: |x_i - x_j| < R_i + R_j + tolerance.
 
-    tolerance (diameters, >= 0): how close two surfaces must come to count as touching. An absorbed
+    tolerance (diameters, >= 0): the widest surface gap that still counts as a contact. An absorbed
     state has no overlap at all (every |x_i - x_j| >= R_i + R_j), so tolerance=0 finds no contact
-    there; the particles that touch are left a gap of order the last kicks, and a tolerance well
-    below eps but far above rounding (1e-3 diameters for eps = 0.005, say) counts them. In an active
-    state tolerance=0 counts the overlaps. Found through a Verlet list of cutoff
-    2 R_max + tolerance + LIST_SKIN.
+    there: its near-contacts are left gaps spread from 0 up to about the kick size eps by the last
+    kicks, so Z grows with the tolerance and is quoted with it (a small one such as 1e-3 diameters
+    counts the pairs that touch to within 1e-3; scan a few tolerances up to eps to see the spread).
+    On an active state tolerance=0 counts the overlaps. Pairs are found through a Verlet list of
+    cutoff 2 R_max + tolerance + LIST_SKIN.
     """
     x, box = _checked(positions, box, radii)
     tolerance = as_float("tolerance", tolerance, 0.0, low_open=False)

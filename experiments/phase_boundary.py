@@ -1,0 +1,143 @@
+"""phi_c of the absorbing transition: bracketing scans, eps -> 0 extrapolation, one table per study.
+
+A study file (``configs/studies/NAME.yaml``) names this analysis and gives, per profile, groups of
+runs that share everything but phi, seed and the step size::
+
+    analysis: phase_boundary
+    profiles:
+      quick:
+        seeds: 3            # runs per phi
+        points: 5           # phi values per round
+        rounds: 2           # bracketing rounds
+        steps: 10000        # steps at eps = 0.02; scaled as 0.02 / eps (absorption times grow so)
+        record_every: 50
+        step_sizes: [0.04, 0.02, 0.01]     # eps; a learning-rate dynamics gets lr = eps / b_f
+        groups:
+          - {dynamics: bro, d: 3, n: 500, phi_range: [0.55, 0.65]}
+
+A scan measures phi_c(eps) of one group at one step size: round 1 runs ``points`` values of phi
+across ``phi_range`` with ``seeds`` seeds each; every further round puts ``points`` new values
+inside the interval where the absorbed fraction crosses 1/2, or, when every run absorbed (or none
+did), a window as wide as the range so far beyond its end. phi_c(eps) is the logistic maximum-likelihood
+crossing of P_absorbed = 1/2 over all runs of the scan, with a bootstrap error (the gap's when the outcomes
+are completely separated: see ``phi_c_from_absorption``); a run still active
+after its ``steps`` counts as active, so phi_c is "absorbed within that many steps". phi_c(0)
+comes from ``criticality.extrapolate_to_zero`` (form "linear" for 2 step sizes, "power" for more).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuralpack import sweep
+from physics_baseline.criticality import extrapolate_to_zero, phi_c_from_absorption
+from physics_baseline.dynamics import RULES
+
+REFERENCE_STEP_SIZE = 0.02
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One phi_c(eps) measurement: a group's fixed fields at one step size."""
+    group: str
+    base: dict                 # SimulationConfig fields other than phi and seed
+    step_size: float           # the effective kick size eps (= lr * b_f for learning rates)
+    phi_range: tuple[float, float]
+
+
+@dataclass
+class ScanResult:
+    scan: Scan
+    phi: np.ndarray = field(default_factory=lambda: np.empty(0))
+    absorbed: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    phi_c: float = float("nan")
+    error: float = float("nan")
+
+
+def group_label(group: dict) -> str:
+    """``bro d=3`` (plus the batch fraction for SGD-like dynamics)."""
+    extra = f" b_f={group['batch_fraction']}" if "batch_fraction" in group else ""
+    return f"{group['dynamics']} d={group['d']}{extra}"
+
+
+def scans(profile: dict) -> list[Scan]:
+    """Every (group, step size) of a profile as a Scan with its full base config."""
+    out = []
+    for group in profile["groups"]:
+        fixed = {k: v for k, v in group.items() if k != "phi_range"}
+        rule = RULES[fixed["dynamics"]]
+        for eps in profile["step_sizes"]:
+            base = dict(fixed, record_every=profile["record_every"],
+                        steps=int(round(profile["steps"] * REFERENCE_STEP_SIZE / eps)))
+            if rule.step_size == "eps":
+                base["eps"] = eps
+            else:
+                base["lr"] = eps / fixed.get("batch_fraction", 1.0)
+            out.append(Scan(group_label(group), base, eps, tuple(group["phi_range"])))
+    return out
+
+
+def measure(scans: list[Scan], profile: dict, out, executor) -> list[ScanResult]:
+    """Run the bracketing rounds of every scan into the sweep directory out; their phi_c.
+
+    Each round gathers the runs of all scans into one sweep, so that workers stay busy.
+    """
+    seeds = list(range(1, profile["seeds"] + 1))
+    grids = [np.linspace(*scan.phi_range, profile["points"]) for scan in scans]
+    keys: list[set[str]] = [set() for _ in scans]
+    results = [ScanResult(scan) for scan in scans]
+    for _ in range(profile["rounds"]):
+        batches = [sweep.expand({"base": scan.base, "grid": {"phi": np.round(grid, 5).tolist(), "seed": seeds}})
+                   for scan, grid in zip(scans, grids)]
+        report = sweep.run_sweep([config for batch in batches for config in batch], out, executor)
+        failures = [o for o in report.outcomes if o.status == sweep.FAILED]
+        if failures:
+            raise RuntimeError(f"{len(failures)} runs failed, first {failures[0].spec.label}: "
+                               f"{failures[0].error} (see {failures[0].spec.run_dir})")
+        table = {row["run_key"]: row for row in sweep.read_table(out)}
+        for index, (batch, result) in enumerate(zip(batches, results)):
+            keys[index] |= {spec.key for spec in sweep.plan(batch, out)}
+            rows = [table[key] for key in sorted(keys[index])]
+            result.phi = np.array([float(row["phi"]) for row in rows])
+            result.absorbed = np.array([str(row["absorbed"]) == "True" for row in rows])
+            grids[index] = _next_grid(result.phi, result.absorbed, profile["points"])
+    for result in results:
+        if result.absorbed.any() and not result.absorbed.all():
+            fit = phi_c_from_absorption(result.phi, result.absorbed)
+            result.phi_c, result.error = fit.phi_c.value, fit.phi_c.error
+    return results
+
+
+
+def _next_grid(phi: np.ndarray, absorbed: np.ndarray, points: int) -> np.ndarray:
+    """The phi values of the next round: inside the interval where the absorbed fraction crosses
+    1/2, or a window as wide as the range so far beyond its end when it does not cross."""
+    values = np.unique(phi)
+    fraction = np.array([absorbed[phi == v].mean() for v in values])
+    width = values[-1] - values[0]
+    if fraction.min() >= 0.5:
+        return np.linspace(values[-1], values[-1] + width, points + 1)[1:]
+    if fraction.max() < 0.5:
+        return np.clip(np.linspace(values[0] - width, values[0], points + 1)[:-1], 1e-3, None)
+    ends = sorted((values[fraction >= 0.5].max(), values[fraction < 0.5].min()))
+    return np.linspace(*ends, points + 2)[1:-1]
+
+
+def extrapolations(results: list[ScanResult]) -> dict[str, dict]:
+    """Per group: phi_c at each step size, and phi_c(0) with its error and fit form."""
+    table: dict[str, dict] = {}
+    for result in results:
+        entry = table.setdefault(result.scan.group, {"step_sizes": [], "phi_c": [], "error": [],
+                                                     "d": result.scan.base["d"],
+                                                     "dynamics": result.scan.base["dynamics"]})
+        entry["step_sizes"].append(result.scan.step_size)
+        entry["phi_c"].append(result.phi_c)
+        entry["error"].append(result.error)
+    for entry in table.values():
+        s, y, e = (np.array(entry[k], dtype=float) for k in ("step_sizes", "phi_c", "error"))
+        ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
+        entry["form"] = "power" if ok.sum() >= 4 else "linear"
+        entry["value"] = entry["extrapolation_error"] = float("nan")
+        if ok.sum() >= 2:
+            fit = extrapolate_to_zero(s[ok], y[ok], e[ok], form=entry["form"])
+            entry["value"], entry["extrapolation_error"] = fit.phi_c.value, fit.phi_c.error
+    return table

@@ -1,0 +1,86 @@
+"""Studies: a YAML file in configs/studies/ (profiles of runs) analysed by one experiments module.
+
+``neuralpack experiment NAME profile=quick out=DIR`` runs the profile's missing runs into
+``DIR/runs/`` (a sweep directory, so runs are stored once and skipped when done), then writes the
+report into ``DIR/report/``; ``neuralpack report DIR`` rewrites that report from the stored runs
+alone. ``DIR/study.yaml`` records the study, the profile and its resolved settings.
+"""
+from pathlib import Path
+
+import yaml
+
+from experiments import phase_boundary
+from neuralpack import plots, report, store, sweep
+from physics_baseline import ConfigError
+from physics_baseline.literature import MRJ, reference_phi_c
+
+STUDIES = Path(__file__).resolve().parent.parent / "configs" / "studies"
+ANALYSES = ("phase_boundary",)
+STUDY_FILE = "study.yaml"
+
+
+def available() -> list[str]:
+    """Names of the studies in configs/studies/."""
+    return sorted(path.stem for path in STUDIES.glob("*.yaml"))
+
+
+def load(name: str, profile: str) -> dict:
+    """The resolved settings of one profile of study name."""
+    path = STUDIES / f"{name}.yaml"
+    if not path.exists():
+        raise ConfigError("study", f"unknown study {name!r}; available: {', '.join(available())}")
+    study = yaml.safe_load(path.read_text())
+    profiles = study.get("profiles", {})
+    if profile not in profiles:
+        raise ConfigError("profile", f"must be one of {', '.join(profiles)}; got {profile!r}")
+    if study.get("analysis") not in ANALYSES:
+        raise ConfigError("analysis", f"{path} names analysis {study.get('analysis')!r}; known: {', '.join(ANALYSES)}")
+    return {"study": name, "profile": profile, "analysis": study["analysis"],
+            "title": study.get("title", name), "settings": profiles[profile]}
+
+
+def run(name: str, profile: str, out: Path, executor=None) -> dict:
+    """Run the missing runs of a study profile into out, then write and return its report."""
+    resolved = load(name, profile)
+    for scan in phase_boundary.scans(resolved["settings"]):   # validate every run before any runs
+        sweep.expand({"base": scan.base, "grid": {"phi": list(scan.phi_range), "seed": [1]}})
+    out.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_text(out / STUDY_FILE, yaml.safe_dump(resolved, sort_keys=False))
+    return write_report(out, executor)
+
+
+def rewrite(out: Path) -> dict:
+    """Rewrite the report of a finished study directory from its stored runs only."""
+    path = out / STUDY_FILE
+    if not path.exists():
+        raise ConfigError("out", f"{out} holds no study ({STUDY_FILE} missing)")
+    return write_report(out, _refuse_to_run)
+
+
+def _refuse_to_run(fn, specs):
+    """An executor for reports: any run that is not stored yet is an error."""
+    if specs:
+        raise ConfigError("runs", f"{len(specs)} runs of this study are not finished (first: "
+                                  f"{specs[0].label}); rerun `neuralpack experiment` to complete them")
+    yield from ()
+
+
+def write_report(out: Path, executor) -> dict:
+    """Measure every scan (running what is missing with executor), then write the report."""
+    resolved = yaml.safe_load((out / STUDY_FILE).read_text())
+    settings = resolved["settings"]
+    results = phase_boundary.measure(phase_boundary.scans(settings), settings, out / "runs", executor)
+    groups = phase_boundary.extrapolations(results)
+    figures = out / "report"
+    plots.plot_phi_c_vs_step_size(groups, figures / "phi_c_vs_step_size.png")
+    by_dynamics: dict[str, list] = {}
+    for entry in groups.values():
+        by_dynamics.setdefault(entry["dynamics"], []).append((entry["d"], entry["value"], entry["extrapolation_error"]))
+    dimensions = sorted({entry["d"] for entry in groups.values()})
+    if len(dimensions) > 1:
+        literature = {d: reference_phi_c(d, "bidisperse" if d == 2 else "mono") for d in dimensions}
+        plots.plot_phi_c_vs_dimension(
+            by_dynamics, {"BRO literature": {d: v for d, v in literature.items() if v},
+                          "MRJ (Skoge et al.)": {d: MRJ[d] for d in dimensions if d in MRJ}},
+            figures / "phi_c_vs_dimension.png")
+    return report.write(figures, resolved, groups)

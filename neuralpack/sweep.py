@@ -1,0 +1,345 @@
+"""Sweeps: many particle runs from one YAML file, each run stored once, executed locally, tabulated.
+
+A sweep file (``configs/sweeps/NAME.yaml``) holds::
+
+    name: NAME              # optional; the file's stem by default
+    base:                   # SimulationConfig fields shared by every run
+      {dynamics: bro, eps: 0.02, steps: 5000}
+    grid:                   # field -> values; the runs are the Cartesian product
+      {n: [1000, 2000], seed: [1, 2, 3]}
+    zip:                    # optional: fields whose lists are taken together, row by row;
+      d: [2, 3]             # a list inside a row is one more product axis for that row
+      phi: [[0.82, 0.84], [0.60, 0.62]]
+    out: runs/sweeps/NAME   # optional; this default, relative to the working directory
+
+A field is set in one of base, grid and zip. The runs come in product order: the zip rows
+outermost, then the grid fields in file order, then a row's own lists (the last varies fastest).
+Every run is validated before anything is written.
+
+Layout of the output directory OUT::
+
+    OUT/runs/<run_key>/   one directory per run (``neuralpack.store``): config.yaml, checkpoint.npz,
+                          series.csv, final.npz, summary.json (marks it done) or error.txt (failed)
+    OUT/runs.csv          one row per finished run (``aggregate``)
+
+A run is keyed by the hash of its whole validated config, so a run shared by two sweeps writing
+into the same OUT is stored and executed once; changing any field (steps included) is a new run.
+"""
+import contextlib
+import csv
+import dataclasses
+import io
+import itertools
+import json
+import multiprocessing
+import os
+import signal
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from neuralpack import store
+from neuralpack.config import read_preset
+from physics_baseline import ConfigError, SimulationConfig, simulate
+from physics_baseline.criticality import steady_state_activity
+
+SWEEP_KEYS = ("name", "base", "grid", "zip", "out")
+RUNS, TABLE, ERROR = "runs", "runs.csv", "error.txt"
+DONE, SKIPPED, FAILED, UNFINISHED = "done", "skipped", "failed", "unfinished"
+FIELDS = tuple(field.name for field in dataclasses.fields(SimulationConfig))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: its validated config, its key (``store.run_key``), its directory, and a
+    label naming the values that set it apart in the sweep (``phi=0.6, seed=2``)."""
+    key: str
+    config: dict
+    run_dir: Path
+    label: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What became of a run: status DONE, SKIPPED (already done) or FAILED, with a one-line error."""
+    spec: RunSpec
+    status: str
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class SweepReport:
+    """The outcomes of the runs that were reached, the table written, and whether ``stop`` ended the
+    sweep before every run had an outcome."""
+    outcomes: list[Outcome]
+    table: Path
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+
+# Executor: called as executor(run_one, specs), it runs run_one on every spec and yields
+# (spec, future) pairs as the runs finish, in any order; future.result() returns the Outcome or
+# raises what went wrong on the way. It is a generator: closing it cancels the runs not started.
+Executor = Callable[[Callable[[RunSpec], Outcome], Sequence[RunSpec]], Iterator[tuple[RunSpec, Future]]]
+
+
+def load_sweep(path: str | Path, overrides: dict | None = None) -> dict:
+    """The sweep in the YAML file at path, with overrides: ``out`` replaces its output directory and
+    a SimulationConfig field goes into base (a grid field is then fixed to that one value; a zipped
+    field cannot be overridden). Returns name, base, grid, zip and out; the runs are not yet checked.
+    """
+    path = Path(path)
+    sweep = read_preset(path)
+    base, grid, zipped = _sections(sweep)
+    overrides = dict(overrides or {})
+    name = str(sweep.get("name") or path.stem)
+    out = overrides.pop("out", None) or sweep.get("out") or Path("runs/sweeps") / name
+    for field, value in overrides.items():
+        if field in zipped:
+            raise ConfigError(field, f"is zipped in {path} (with {', '.join(sorted(zipped))}); "
+                                     "change it in the sweep file")
+        grid.pop(field, None)
+        base[field] = value
+    return {"name": name, "base": base, "grid": grid, "zip": zipped, "out": str(out)}
+
+
+def expand(sweep: dict) -> list[dict]:
+    """The runs of a sweep (a mapping with base, grid and zip) as validated SimulationConfig dicts,
+    in product order; runs that are equal after validation appear once.
+
+    Raises ConfigError before anything runs: for a malformed sweep, naming the key; for a bad run,
+    naming the field, the run's index in the product (from 0) and its swept values.
+    """
+    base, grid, zipped = _sections(sweep)
+    swept = [*grid, *zipped]
+    runs = {}
+    for index, values in enumerate(_products(base, grid, zipped)):
+        try:
+            config = SimulationConfig.from_dict(values).to_dict()
+        except ConfigError as error:
+            label = ", ".join(f"{field}={values[field]}" for field in swept)
+            message = str(error).removeprefix(f"{error.field}: ")
+            raise ConfigError(error.field, f"sweep run {index} ({label}): {message}") from None
+        runs.setdefault(store.run_key(config), config)
+    return list(runs.values())
+
+
+def _sections(sweep: dict) -> tuple[dict, dict, dict]:
+    """Copies of base, grid and zip, checked for shape: mappings, non-empty lists, one zip length,
+    no field in two of them."""
+    unknown = sorted(set(sweep) - set(SWEEP_KEYS))
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown sweep key; a sweep holds {', '.join(SWEEP_KEYS)}")
+    sections = {}
+    for section in ("base", "grid", "zip"):
+        values = sweep.get(section) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(section, f"must be a mapping of field: value, got {type(values).__name__}")
+        sections[section] = dict(values)
+    base, grid, zipped = sections.values()
+    for section, values in (("grid", grid), ("zip", zipped)):
+        for field, value in values.items():
+            if not isinstance(value, list) or not value or any(v == [] for v in value):
+                raise ConfigError(field, f"{section} values must be a non-empty list, got {value!r}")
+    if len({len(values) for values in zipped.values()}) > 1:
+        lengths = ", ".join(f"{field} has {len(values)}" for field, values in zipped.items())
+        raise ConfigError("zip", f"the zipped lists must be equally long; {lengths}")
+    twice = sorted((base.keys() & grid.keys()) | (base.keys() & zipped.keys()) | (grid.keys() & zipped.keys()))
+    if twice:
+        raise ConfigError(twice[0], "is set in more than one of base, grid and zip; keep one")
+    return base, grid, zipped
+
+
+def _products(base: dict, grid: dict, zipped: dict) -> Iterator[dict]:
+    """The raw run mappings: for each zip row, the product of the grid and of the row's lists."""
+    rows = [dict(zip(zipped, values)) for values in zip(*zipped.values())] or [{}]
+    for row in rows:
+        axes = {**grid, **{field: value for field, value in row.items() if isinstance(value, list)}}
+        fixed = {field: value for field, value in row.items() if not isinstance(value, list)}
+        for values in itertools.product(*axes.values()):
+            yield {**base, **fixed, **dict(zip(axes, values))}
+
+
+def plan(configs: Sequence[dict], out_dir: str | Path) -> list[RunSpec]:
+    """The RunSpec of each validated config under out_dir/runs/, labelled by the fields that vary."""
+    varying = [field for field in FIELDS if len({repr(config.get(field)) for config in configs}) > 1]
+    specs = []
+    for config in configs:
+        key = store.run_key(config)
+        label = ", ".join(f"{field}={config[field]}" for field in varying) or key
+        specs.append(RunSpec(key, config, Path(out_dir) / RUNS / key, label))
+    return specs
+
+
+def is_done(run_dir: Path) -> bool:
+    return (run_dir / store.SUMMARY).exists()
+
+
+def run_one(spec: RunSpec) -> Outcome:
+    """Execute spec in its directory unless it is done, continuing from its checkpoint if there is
+    one. A failure is written to error.txt (the traceback) and returned, not raised."""
+    if is_done(spec.run_dir):
+        return Outcome(spec, SKIPPED)
+    try:
+        store.prepare_run_dir(spec.run_dir, spec.config, overwrite=False, resume=True)
+        (spec.run_dir / ERROR).unlink(missing_ok=True)
+        store.write_config(spec.run_dir, spec.config)
+        run = simulate(**spec.config, checkpoint=spec.run_dir / store.CHECKPOINT, resume=True)
+        store.write_run(spec.run_dir, run)
+    except Exception as error:
+        return failed(spec, error)
+    return Outcome(spec, DONE)
+
+
+def failed(spec: RunSpec, error: BaseException) -> Outcome:
+    """Write error's traceback to the run's error.txt and return the FAILED outcome."""
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_text(spec.run_dir / ERROR, "".join(traceback.format_exception(error)))
+    return Outcome(spec, FAILED, f"{type(error).__name__}: {error}")
+
+
+def inline(fn: Callable[[RunSpec], Outcome], specs: Sequence[RunSpec]) -> Iterator[tuple[RunSpec, Future]]:
+    """The Executor that runs every spec in this process, one after another (tests, debugging)."""
+    for spec in specs:
+        future = Future()
+        try:
+            future.set_result(fn(spec))
+        except Exception as error:
+            future.set_exception(error)
+        yield spec, future
+
+
+def process_pool(workers: int) -> Executor:
+    """The Executor that runs the specs in ``workers`` fresh processes (spawned, so that nothing of
+    this process's threads is inherited), each using its share of the CPUs for numba threads.
+    Workers ignore Ctrl-C: on closing, the runs in progress finish and the queued ones are cancelled.
+    """
+    def execute(fn, specs):
+        if not specs:
+            return
+        count = min(workers, len(specs))
+        threads = max(1, min(numba.config.NUMBA_NUM_THREADS, (os.cpu_count() or 1) // count))
+        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(threads,))
+        try:
+            futures = {pool.submit(fn, spec): spec for spec in specs}
+            for future in as_completed(futures):
+                yield futures[future], future
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return execute
+
+
+def _start_worker(threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    numba.set_num_threads(threads)
+
+
+def local_executor(workers: int | None = None) -> Executor:
+    """``inline`` for workers=1, else a ``process_pool`` of workers processes (default: the CPU count)."""
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    return inline if workers == 1 else process_pool(workers)
+
+
+def run_sweep(configs: Sequence[dict], out_dir: str | Path, executor: Executor | None = None,
+              progress: Callable[[Outcome], None] | None = None,
+              stop: Callable[[], bool] | None = None) -> SweepReport:
+    """Execute the validated configs (``expand``) under out_dir, skipping the runs already done, then
+    write the table (``aggregate``).
+
+    executor: an Executor (default ``local_executor()``). progress: called with each Outcome as it
+    comes, the skipped runs first. stop: asked after each outcome; True ends the sweep early (the
+    executor is closed) and the report says interrupted. A failed run never stops the others.
+    """
+    out_dir = Path(out_dir)
+    outcomes = []
+
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+
+    specs, pending = plan(configs, out_dir), []
+    for spec in specs:
+        if is_done(spec.run_dir):
+            record(Outcome(spec, SKIPPED))
+        else:
+            pending.append(spec)
+    with contextlib.closing((executor or local_executor())(run_one, pending)) as results:
+        for spec, future in results:
+            try:
+                outcome = future.result()
+            except Exception as error:  # the worker itself failed (killed, out of memory)
+                outcome = failed(spec, error)
+            record(outcome)
+            if stop is not None and stop():
+                break
+    aggregate(out_dir)
+    return SweepReport(outcomes, out_dir / TABLE, interrupted=len(outcomes) < len(specs))
+
+
+def aggregate(out_dir: str | Path) -> list[dict]:
+    """One row per finished run under out_dir, also written atomically to out_dir/runs.csv.
+
+    A row holds run_key, the config fields, the summary fields (absorbed, absorption_step,
+    final_active_fraction, relaxation_time, last_step, wall_time_s, ...) and f_inf, the mean of
+    the last 10% of the recorded active fractions. Rows are sorted by config, then run_key.
+    """
+    out_dir = Path(out_dir)
+    rows = sorted((_row(summary.parent) for summary in (out_dir / RUNS).glob(f"*/{store.SUMMARY}")),
+                  key=_order)
+    columns = list(dict.fromkeys(column for row in rows for column in row))
+    table = io.StringIO()
+    writer = csv.DictWriter(table, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_text(out_dir / TABLE, table.getvalue())
+    return rows
+
+
+def read_table(out_dir: str | Path) -> list[dict]:
+    """The rows of out_dir/runs.csv as written by ``aggregate`` (values as strings)."""
+    with open(Path(out_dir) / TABLE, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _row(run_dir: Path) -> dict:
+    config = read_preset(run_dir / store.CONFIG)
+    summary = json.loads((run_dir / store.SUMMARY).read_text())
+    results = {key: value for key, value in summary.items() if key not in config and key != "config_key"}
+    _, active_fraction, _ = store.read_series(run_dir)
+    return {"run_key": run_dir.name, **config, **results, "f_inf": steady_state_activity(active_fraction)}
+
+
+def _order(row: dict) -> tuple:
+    """Sort by the config fields in SimulationConfig order (unset ones first), then by run key."""
+    return (*((row.get(field) is not None, row.get(field) or 0) for field in FIELDS), row["run_key"])
+
+
+def load_series(out_dir: str | Path, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The recorded series of run key: steps (int64), active_fraction and loss (float64), each (records,)."""
+    return store.read_series(Path(out_dir) / RUNS / key)
+
+
+def sweep_status(out_dir: str | Path) -> dict[str, list[str]]:
+    """The run keys under out_dir by state: DONE (summary.json), FAILED (error.txt, no summary) and
+    UNFINISHED (config.yaml only: interrupted, or running now)."""
+    runs = Path(out_dir) / RUNS
+    if not runs.is_dir():
+        raise ConfigError("out", f"{out_dir} holds no sweep (no {runs} directory)")
+    states = {DONE: [], UNFINISHED: [], FAILED: []}
+    for run_dir in sorted(path for path in runs.iterdir() if path.is_dir()):
+        if is_done(run_dir):
+            states[DONE].append(run_dir.name)
+        elif (run_dir / ERROR).exists():
+            states[FAILED].append(run_dir.name)
+        elif (run_dir / store.CONFIG).exists():
+            states[UNFINISHED].append(run_dir.name)
+    return states

@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+from experiments import phase_boundary, studies
+from neuralpack import sweep
+from neuralpack.cli import main
+
+
+def test_next_grid_zooms_into_the_crossing():
+    phi = np.repeat([0.5, 0.6, 0.7], 2)
+    absorbed = np.array([True, True, True, False, False, False])
+    grid = phase_boundary._next_grid(phi, absorbed, 3)
+    np.testing.assert_allclose(grid, [0.625, 0.65, 0.675])   # strictly inside (0.6, 0.7)
+
+
+@pytest.mark.parametrize("outcome,expected", [(True, [0.8, 0.9]), (False, [0.3, 0.4])])
+def test_next_grid_moves_the_window_when_nothing_crosses(outcome, expected):
+    phi = np.array([0.5, 0.6, 0.7])
+    grid = phase_boundary._next_grid(phi, np.full(3, outcome), 2)
+    np.testing.assert_allclose(grid, expected)
+
+
+def test_scans_convert_kick_sizes_to_learning_rates_and_scale_steps():
+    profile = studies.load("tiny", "quick")["settings"]
+    scans = phase_boundary.scans(profile)
+    sgd = [scan for scan in scans if scan.base["dynamics"] == "sgd"]
+    for scan in sgd:
+        assert scan.base["lr"] * scan.base["batch_fraction"] == pytest.approx(scan.step_size)
+        assert scan.base["steps"] == round(profile["steps"] * 0.02 / scan.step_size)
+
+
+def test_experiment_writes_a_report_that_the_report_command_reproduces(tmp_path, capsys):
+    out = tmp_path / "tiny"
+    assert main(["experiment", "tiny", f"out={out}", "workers=1"]) == 0
+    report = json.loads((out / "report" / "report.json").read_text())
+    bro = report["phi_c"]["bro"]["3"]
+    assert len(bro["step_sizes"]) == 2 and np.isfinite(bro["value"]) and bro["error"] > 0
+    assert 0.45 < min(bro["phi_c_at_step_size"]) and max(bro["phi_c_at_step_size"]) < 0.75
+    for figure in ("phi_c_vs_step_size", "phi_c_vs_dimension"):
+        assert (out / "report" / f"{figure}.png").stat().st_size > 0
+    assert "| bro d=3 |" in (out / "report" / "report.md").read_text()
+    before = (out / "report" / "report.json").read_bytes()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report" / "report.json").read_bytes() == before
+
+
+def test_report_refuses_a_study_with_missing_runs(tmp_path, capsys):
+    out = tmp_path / "tiny"
+    assert main(["experiment", "tiny", f"out={out}", "workers=1"]) == 0
+    (next((out / "runs" / sweep.RUNS).iterdir()) / "summary.json").unlink()
+    assert main(["report", str(out)]) == 2
+    assert "runs:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,field", [(["experiment", "nope"], "study"),
+                                        (["experiment", "tiny", "profile=huge"], "profile"),
+                                        (["experiment", "tiny", "colour=red"], "colour")])
+def test_experiment_bad_input_names_the_field(tmp_path, capsys, args, field):
+    assert main(args + [f"out={tmp_path / 'x'}"] * (field != "colour")) == 2
+    assert capsys.readouterr().err.startswith(f"error: {field}:")
+    assert not (tmp_path / "x").exists()
