@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuralpack import sweep
+from neuralpack import plots, sweep
+from neuralpack.report import Section, number, table
 from physics_baseline.criticality import extrapolate_to_zero, phi_c_from_absorption
 from physics_baseline.dynamics import RULES
+from physics_baseline.literature import MRJ, reference_phi_c
 
 REFERENCE_STEP_SIZE = 0.02
 
@@ -74,6 +76,12 @@ def scans(profile: dict) -> list[Scan]:
                 base["lr"] = eps / fixed.get("batch_fraction", 1.0)
             out.append(Scan(group_label(group), base, eps, tuple(group["phi_range"])))
     return out
+
+
+def validate(settings: dict) -> None:
+    """Raise ConfigError for the first invalid run of the profile, before anything runs."""
+    for scan in scans(settings):
+        sweep.expand({"base": scan.base, "grid": {"phi": list(scan.phi_range), "seed": [1]}})
 
 
 def measure(scans: list[Scan], profile: dict, out, executor) -> list[ScanResult]:
@@ -141,3 +149,49 @@ def extrapolations(results: list[ScanResult]) -> dict[str, dict]:
             fit = extrapolate_to_zero(s[ok], y[ok], e[ok], form=entry["form"])
             entry["value"], entry["extrapolation_error"] = fit.phi_c.value, fit.phi_c.error
     return table
+
+
+def report(settings: dict, runs, figures, executor) -> Section:
+    """Measure every scan (running what is missing), draw the figures into figures, and tabulate.
+
+    report.json gets ``phi_c[dynamics][d]`` = {"label", "value", "error", "form", "step_sizes",
+    "phi_c_at_step_size", "errors_at_step_size"}.
+    """
+    groups = extrapolations(measure(scans(settings), settings, runs, executor))
+    plots.plot_phi_c_vs_step_size(groups, figures / "phi_c_vs_step_size.png")
+    dimensions = sorted({entry["d"] for entry in groups.values()})
+    if len(dimensions) > 1:
+        by_dynamics: dict[str, list] = {}
+        for entry in groups.values():
+            by_dynamics.setdefault(entry["dynamics"], []).append(
+                (entry["d"], entry["value"], entry["extrapolation_error"]))
+        literature = {d: reference_phi_c(d, _polydispersity(d)) for d in dimensions}
+        plots.plot_phi_c_vs_dimension(
+            by_dynamics, {"BRO literature": {d: v for d, v in literature.items() if v},
+                          "MRJ (Skoge et al.)": {d: MRJ[d] for d in dimensions if d in MRJ}},
+            figures / "phi_c_vs_dimension.png")
+    sizes = sorted({s for entry in groups.values() for s in entry["step_sizes"]}, reverse=True)
+    rows = []
+    phi_c: dict = {}
+    for label, entry in groups.items():
+        at = dict(zip(entry["step_sizes"], zip(entry["phi_c"], entry["error"])))
+        rows.append([label, *(number(*at[s]) if s in at else "-" for s in sizes),
+                     f"{number(entry['value'], entry['extrapolation_error'])} ({entry['form']})",
+                     number(reference_phi_c(entry["d"], _polydispersity(entry["d"]))),
+                     number(MRJ.get(entry["d"]))])
+        phi_c.setdefault(entry["dynamics"], {})[str(entry["d"])] = {
+            "label": label, "value": entry["value"], "error": entry["extrapolation_error"],
+            "form": entry["form"], "step_sizes": entry["step_sizes"],
+            "phi_c_at_step_size": entry["phi_c"], "errors_at_step_size": entry["error"]}
+    text = ["phi_c from the absorbing probability crossing 1/2 (logistic maximum likelihood, bootstrap "
+            "errors) at each kick size eps (lr b_f for learning-rate dynamics), and its eps -> 0 "
+            "extrapolation (phi_c(eps) = phi_c(0) - a eps, or - a eps^b with four or more sizes). "
+            f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as 0.02 / eps): a run still "
+            "active then counts as active.", "",
+            *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature", "MRJ"], rows)]
+    return Section(text, {"phi_c": phi_c})
+
+
+def _polydispersity(d: int) -> str:
+    """The studies run 2D bidisperse (monodisperse BRO crystallises there), other d monodisperse."""
+    return "bidisperse" if d == 2 else "mono"

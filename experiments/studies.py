@@ -9,13 +9,12 @@ from pathlib import Path
 
 import yaml
 
-from experiments import phase_boundary
-from neuralpack import plots, report, store, sweep
+from experiments import finite_size_scaling, phase_boundary
+from neuralpack import report, store
 from physics_baseline import ConfigError
-from physics_baseline.literature import MRJ, reference_phi_c
 
 STUDIES = Path(__file__).resolve().parent.parent / "configs" / "studies"
-ANALYSES = ("phase_boundary",)
+ANALYSES = {"phase_boundary": phase_boundary, "finite_size_scaling": finite_size_scaling}
 STUDY_FILE = "study.yaml"
 
 
@@ -42,8 +41,7 @@ def load(name: str, profile: str) -> dict:
 def run(name: str, profile: str, out: Path, executor=None) -> dict:
     """Run the missing runs of a study profile into out, then write and return its report."""
     resolved = load(name, profile)
-    for scan in phase_boundary.scans(resolved["settings"]):   # validate every run before any runs
-        sweep.expand({"base": scan.base, "grid": {"phi": list(scan.phi_range), "seed": [1]}})
+    ANALYSES[resolved["analysis"]].validate(resolved["settings"])
     out.mkdir(parents=True, exist_ok=True)
     store.atomic_write_text(out / STUDY_FILE, yaml.safe_dump(resolved, sort_keys=False))
     return write_report(out, executor)
@@ -66,21 +64,8 @@ def _refuse_to_run(fn, specs):
 
 
 def write_report(out: Path, executor) -> dict:
-    """Measure every scan (running what is missing with executor), then write the report."""
+    """Analyse the study in out (running what is missing with executor) and write its report."""
     resolved = yaml.safe_load((out / STUDY_FILE).read_text())
-    settings = resolved["settings"]
-    results = phase_boundary.measure(phase_boundary.scans(settings), settings, out / "runs", executor)
-    groups = phase_boundary.extrapolations(results)
-    figures = out / "report"
-    plots.plot_phi_c_vs_step_size(groups, figures / "phi_c_vs_step_size.png")
-    by_dynamics: dict[str, list] = {}
-    for entry in groups.values():
-        by_dynamics.setdefault(entry["dynamics"], []).append((entry["d"], entry["value"], entry["extrapolation_error"]))
-    dimensions = sorted({entry["d"] for entry in groups.values()})
-    if len(dimensions) > 1:
-        literature = {d: reference_phi_c(d, "bidisperse" if d == 2 else "mono") for d in dimensions}
-        plots.plot_phi_c_vs_dimension(
-            by_dynamics, {"BRO literature": {d: v for d, v in literature.items() if v},
-                          "MRJ (Skoge et al.)": {d: MRJ[d] for d in dimensions if d in MRJ}},
-            figures / "phi_c_vs_dimension.png")
-    return report.write(figures, resolved, groups)
+    analysis = ANALYSES[resolved["analysis"]]
+    section = analysis.report(resolved["settings"], out / "runs", out / "report", executor)
+    return report.write(out / "report", resolved, section)

@@ -148,25 +148,26 @@ def _experiment_command(items: list[str]) -> int:
     name, profile = items[0], str(options.get("profile", "quick"))
     workers = as_int("workers", options.get("workers", os.cpu_count() or 1), 1)
     out = Path(str(options.get("out", Path("runs/studies") / f"{name}-{profile}")))
-    payload = studies.run(name, profile, out, sweep.local_executor(workers))
+    studies.run(name, profile, out, sweep.local_executor(workers))
+    _print_tables(out / "report")
     print(f"{name} ({profile}): report {out / 'report' / 'report.md'}")
-    _print_phi_c(payload)
     return 0
 
 
 def _report_command(items: list[str]) -> int:
     from experiments import studies
     out = Path(items[0])
-    _print_phi_c(studies.rewrite(out))
+    studies.rewrite(out)
+    _print_tables(out / "report")
     print(f"report {out / 'report' / 'report.md'}")
     return 0
 
 
-def _print_phi_c(payload: dict) -> None:
-    for dynamics, by_d in payload["phi_c"].items():
-        for d, entry in by_d.items():
-            print(f"  {entry['label']}: phi_c(eps -> 0) = {entry['value']:.4f} +- {entry['error']:.4f} "
-                  f"({entry['form']} fit over eps = {', '.join(f'{s:g}' for s in entry['step_sizes'])})")
+def _print_tables(report_dir: Path) -> None:
+    """The table rows of report.md, for the terminal."""
+    for line in (report_dir / "report.md").read_text().splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            print(line)
 
 
 def _sweep_status_command(items: list[str]) -> int:

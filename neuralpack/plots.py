@@ -73,3 +73,30 @@ def plot_phi_c_vs_dimension(points: dict[str, list[tuple[int, float, float]]],
     axes.set_ylabel(r"$\phi_c$")
     axes.legend(fontsize="small")
     save_figure(figure, path)
+
+
+def plot_collapses(panels: list[tuple[str, int, dict, dict]], path: str | Path) -> None:
+    """One column per group: f_inf (top) and tau (bottom) scaled with the given exponents.
+
+    panels: (label, d, points, exponents) with points {"n", "phi", "f", "df", "tau", "dtau"} (arrays
+    over (n, phi) cells) and exponents {"phi_c", "beta", "nu_perp", "nu_par"}; L = n^(1/d).
+    """
+    figure = Figure(figsize=(4.2 * len(panels), 7.0), layout="constrained")
+    axes = figure.subplots(2, len(panels), squeeze=False)
+    for column, (label, d, points, e) in enumerate(panels):
+        size = points["n"] ** (1.0 / d)
+        x = (points["phi"] - e["phi_c"]) * size ** (1 / e["nu_perp"])
+        for row, (key, power, name) in enumerate((("f", e["beta"] / e["nu_perp"], r"$f_\infty L^{\beta/\nu_\perp}$"),
+                                                  ("tau", -e["nu_par"] / e["nu_perp"], r"$\tau L^{-\nu_\parallel/\nu_\perp}$"))):
+            panel = axes[row, column]
+            for n in np.unique(points["n"]):
+                pick = (points["n"] == n) & (points[key] > 0)
+                scale = size[pick] ** power
+                panel.errorbar(x[pick], points[key][pick] * scale, yerr=points["d" + key][pick] * scale,
+                               fmt="o", ms=3, capsize=2, label=f"n = {int(n)}")
+            panel.set_yscale("log")
+            panel.set_xlabel(r"$(\phi - \phi_c) L^{1/\nu_\perp}$")
+            panel.set_ylabel(name)
+            panel.set_title(f"{label}, phi_c = {e['phi_c']:.4f}", fontsize="small")
+        axes[0, column].legend(fontsize="x-small")
+    save_figure(figure, path)

@@ -638,3 +638,38 @@ def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray |
     params = origin + step * best
     return CollapseFit(*(_bootstrapped(params[k], samples[:, k]) for k in range(3)),
                        quality=float(best_quality))
+
+
+def collapse_at_exponents(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray | None,
+                          x_exponent: float, y_exponent: float, phi_range: tuple[float, float],
+                          log_y: bool = False, grid: int = 101) -> tuple[float, float]:
+    """(phi_c, quality): the phi_c in phi_range that collapses the data best with the exponents
+    held fixed, and ``collapse_quality`` there.
+
+    phi, L, y, dy: (n,) as in ``fit_collapse``. The quality is scanned on ``grid`` values of phi_c,
+    then refined by a bounded scalar minimisation between the best value's neighbours.
+    """
+    phi = _vector("phi", phi, 4)
+    size, values = _vector("L", L), _vector("y", y)
+    _same_length(phi=phi, L=size, y=values)
+    errors = None if dy is None else _vector("dy", dy)
+    low, high = (float(v) for v in phi_range)
+    if not low < high:
+        raise ValueError(f"phi_range must be (low, high) with low < high, got {phi_range!r}")
+    sizes = np.unique(size)
+
+    def quality(phi_c: float) -> float:
+        x, scaled_y = scaled(phi, size, values, phi_c, x_exponent, y_exponent)
+        scaled_dy = None if errors is None else errors * size ** y_exponent
+        pick = [size == s for s in sizes]
+        return collapse_quality([x[p] for p in pick], [scaled_y[p] for p in pick],
+                                None if scaled_dy is None else [scaled_dy[p] for p in pick], log_y)
+
+    candidates = np.linspace(low, high, _count("grid", grid, 3))
+    scores = np.array([quality(c) for c in candidates])
+    best = int(np.argmin(scores))
+    lo, hi = candidates[max(best - 1, 0)], candidates[min(best + 1, grid - 1)]
+    result = optimize.minimize_scalar(quality, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+    if result.fun < scores[best]:
+        return float(result.x), float(result.fun)
+    return float(candidates[best]), float(scores[best])

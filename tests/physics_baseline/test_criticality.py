@@ -306,3 +306,25 @@ def test_linear_extrapolation_through_two_points_propagates_their_errors():
     assert fit.phi_c.value == pytest.approx(0.64)
     assert fit.phi_c.error == pytest.approx(np.sqrt(5) * 0.01)
     assert fit.dof == 0
+
+
+def test_collapse_at_fixed_exponents_finds_the_planted_critical_point():
+    rng = np.random.default_rng(5)
+    e = crit.exponents(3)
+    phi_c = 0.62
+    phi, size, y = [], [], []
+    for L in (8.0, 12.0, 18.0):
+        x = np.linspace(-2.0, 2.0, 15)
+        phi.append(phi_c + x * L ** (-1 / e.nu_perp))
+        size.append(np.full(15, L))
+        y.append(np.log1p(np.exp(3 * x)) * L ** (-e.beta / e.nu_perp) * (1 + 0.01 * rng.normal(size=15)))
+    phi, size, y = map(np.concatenate, (phi, size, y))
+    dy = 0.01 * y
+    best, quality = crit.collapse_at_exponents(phi, size, y, dy, 1 / e.nu_perp, e.beta / e.nu_perp,
+                                               (0.55, 0.70), log_y=True)
+    assert abs(best - phi_c) < 2e-3
+    assert quality < 3
+    mean_field = crit.exponents(5)
+    _, worse = crit.collapse_at_exponents(phi, size, y, dy, 1 / mean_field.nu_perp,
+                                          mean_field.beta / mean_field.nu_perp, (0.55, 0.70), log_y=True)
+    assert worse > 3 * quality

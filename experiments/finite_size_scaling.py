@@ -1,0 +1,137 @@
+"""Finite-size scaling of the steady-state activity and the relaxation time (the paper's Fig. 2).
+
+A study file names this analysis and gives, per profile::
+
+    analysis: finite_size_scaling
+    profiles:
+      quick:
+        seeds: 2
+        steps: 10000          # steps per run
+        record_every: 20
+        n: [500, 1000, 2000]
+        groups:               # everything but n, phi and seed; each with its phi grid
+          - {dynamics: sgd, d: 3, lr: 0.1, batch_fraction: 0.2, phi: [0.60, 0.61, 0.62]}
+
+For each group and each (n, phi): f_inf (mean over seeds of the mean of the last 10 % of records,
+0 for an absorbed run) and the authors' relaxation time tau, each with its standard error over
+seeds. With L = n^(1/d), f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) against
+(phi - phi_c) L^(1/nu_perp) are collapsed with the Manna exponents of d and with the mean-field
+ones; phi_c is chosen for each to minimise the Houdayer-Hartmann quality S of the f_inf collapse
+(log scale, points with f_inf > 0), and S is reported for both observables: S ~ 1 is a collapse
+within errors, larger is worse. A free fit of (phi_c, 1/nu_perp, beta/nu_perp) follows.
+"""
+import numpy as np
+
+from neuralpack import plots, sweep
+from neuralpack.report import Section, number, table
+from physics_baseline import criticality as crit
+
+CLASSES = ("manna", "mean_field")
+
+
+def _configs(settings: dict) -> list[tuple[str, list[dict]]]:
+    """(group label, its validated run configs) for every group of the profile."""
+    out = []
+    for group in settings["groups"]:
+        base = {k: v for k, v in group.items() if k != "phi"}
+        base.update(steps=settings["steps"], record_every=settings["record_every"])
+        label = f"{group['dynamics']} d={group['d']}" + (
+            f" b_f={group['batch_fraction']}" if "batch_fraction" in group else "")
+        configs = sweep.expand({"base": base, "grid": {
+            "n": settings["n"], "phi": group["phi"], "seed": list(range(1, settings["seeds"] + 1))}})
+        out.append((label, configs))
+    return out
+
+
+def validate(settings: dict) -> None:
+    """Raise ConfigError for the first invalid run of the profile, before anything runs."""
+    _configs(settings)
+
+
+def _points(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Per (n, phi): n, phi, f_inf and tau with their standard errors over seeds."""
+    cells: dict[tuple[int, float], list[dict]] = {}
+    for row in rows:
+        cells.setdefault((int(row["n"]), float(row["phi"])), []).append(row)
+    columns = {k: [] for k in ("n", "phi", "f", "df", "tau", "dtau")}
+    for (n, phi), members in sorted(cells.items()):
+        f = np.array([0.0 if row["absorbed"] == "True" else float(row["f_inf"]) for row in members])
+        tau = np.array([float(row["relaxation_time"]) for row in members])
+        count = len(members)
+        columns["n"].append(n)
+        columns["phi"].append(phi)
+        columns["f"].append(f.mean())
+        # the error floor 1/n is the resolution of f_a; seeds alone can agree by chance
+        columns["df"].append(max(f.std(ddof=1) / np.sqrt(count) if count > 1 else 0.0, 1.0 / n))
+        columns["tau"].append(tau.mean())
+        columns["dtau"].append(max(tau.std(ddof=1) / np.sqrt(count) if count > 1 else 0.0, 1.0))
+    return {k: np.array(v, dtype=float) for k, v in columns.items()}
+
+
+def _analyse(points: dict, d: int) -> dict:
+    """Collapse quality and phi_c with Manna and mean-field exponents, and the free fit."""
+    size = crit.linear_size(points["n"], d)
+    active = points["f"] > 0
+    timed = points["tau"] > 0
+    phi_range = (points["phi"].min() - 0.05, points["phi"].max() + 0.05)
+    result: dict = {}
+    for cls in CLASSES:
+        e = crit.exponents(d, cls)
+        phi_c, quality_f = crit.collapse_at_exponents(
+            points["phi"][active], size[active], points["f"][active], points["df"][active],
+            1 / e.nu_perp, e.beta / e.nu_perp, phi_range, log_y=True)
+        x, y = crit.scaled(points["phi"][timed], size[timed], points["tau"][timed], phi_c,
+                           1 / e.nu_perp, -e.nu_par / e.nu_perp)
+        dy = points["dtau"][timed] * size[timed] ** (-e.nu_par / e.nu_perp)
+        groups = [size[timed] == s for s in np.unique(size[timed])]
+        quality_tau = crit.collapse_quality([x[g] for g in groups], [y[g] for g in groups],
+                                            [dy[g] for g in groups], log_y=True)
+        result[cls] = {"phi_c": phi_c, "quality_f_inf": quality_f, "quality_tau": quality_tau,
+                       "beta": e.beta, "nu_perp": e.nu_perp, "nu_par": e.nu_par}
+    manna = crit.exponents(d, "manna")
+    fit = crit.fit_collapse(points["phi"][active], size[active], points["f"][active], points["df"][active],
+                            (result["manna"]["phi_c"], 1 / manna.nu_perp, manna.beta / manna.nu_perp),
+                            log_y=True, n_boot=20)
+    result["fit"] = {"phi_c": [fit.phi_c.value, fit.phi_c.error],
+                     "inverse_nu_perp": [fit.x_exponent.value, fit.x_exponent.error],
+                     "beta_over_nu_perp": [fit.y_exponent.value, fit.y_exponent.error],
+                     "quality": fit.quality}
+    return result
+
+
+def report(settings: dict, runs, figures, executor) -> Section:
+    """Run what is missing, collapse every group, draw the collapses, and tabulate.
+
+    report.json gets ``collapse[group]`` = {"manna" and "mean_field": {"phi_c", "quality_f_inf",
+    "quality_tau", exponents}, "fit": {"phi_c", "inverse_nu_perp", "beta_over_nu_perp": [value,
+    error], "quality"}}.
+    """
+    groups = _configs(settings)
+    outcome = sweep.run_sweep([c for _, configs in groups for c in configs], runs, executor)
+    failures = [o for o in outcome.outcomes if o.status == sweep.FAILED]
+    if failures:
+        raise RuntimeError(f"{len(failures)} runs failed, first {failures[0].spec.label}: {failures[0].error}")
+    by_key = {row["run_key"]: row for row in sweep.read_table(runs)}
+    collapse, rows, panels = {}, [], []
+    for label, configs in groups:
+        d = configs[0]["d"]
+        points = _points([by_key[spec.key] for spec in sweep.plan(configs, runs)])
+        analysis = collapse[label] = _analyse(points, d)
+        manna, mean_field, fit = analysis["manna"], analysis["mean_field"], analysis["fit"]
+        better = "Manna" if manna["quality_f_inf"] < mean_field["quality_f_inf"] else "mean field"
+        rows.append([label, number(manna["phi_c"]), f"{manna['quality_f_inf']:.3g} / {manna['quality_tau']:.3g}",
+                     number(mean_field["phi_c"]),
+                     f"{mean_field['quality_f_inf']:.3g} / {mean_field['quality_tau']:.3g}", better,
+                     number(*fit["phi_c"]), number(*fit["inverse_nu_perp"], digits=2),
+                     number(*fit["beta_over_nu_perp"], digits=2),
+                     f"{1 / manna['nu_perp']:.2f}, {manna['beta'] / manna['nu_perp']:.2f}"])
+        panels.append((label, d, points, manna))
+    plots.plot_collapses(panels, figures / "collapse_manna.png")
+    text = ["Finite-size scaling with L = n^(1/d): f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) "
+            "against (phi - phi_c) L^(1/nu_perp). S is the Houdayer-Hartmann collapse quality "
+            "(~1: collapse within errors; larger: worse), for f_inf / tau, each at the phi_c that "
+            "collapses f_inf best with those exponents.", "",
+            *table(["group", "phi_c (Manna)", "S Manna", "phi_c (mean field)", "S mean field",
+                    "better collapse", "phi_c (free fit)", "1/nu_perp (fit)", "beta/nu_perp (fit)",
+                    "Manna 1/nu_perp, beta/nu_perp"], rows)]
+    return Section(text, {"collapse": collapse})
