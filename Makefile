@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	WANDB_MODE=offline $(BIN)/neuralpack demo
+	$(BIN)/neuralpack experiment equivalence profile=quick
 
 test: $(STAMP)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -q

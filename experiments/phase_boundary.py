@@ -96,11 +96,7 @@ def measure(scans: list[Scan], profile: dict, out, executor) -> list[ScanResult]
     for _ in range(profile["rounds"]):
         batches = [sweep.expand({"base": scan.base, "grid": {"phi": np.round(grid, 5).tolist(), "seed": seeds}})
                    for scan, grid in zip(scans, grids)]
-        report = sweep.run_sweep([config for batch in batches for config in batch], out, executor)
-        failures = [o for o in report.outcomes if o.status == sweep.FAILED]
-        if failures:
-            raise RuntimeError(f"{len(failures)} runs failed, first {failures[0].spec.label}: "
-                               f"{failures[0].error} (see {failures[0].spec.run_dir})")
+        sweep.run_sweep([config for batch in batches for config in batch], out, executor).require_success()
         table = {row["run_key"]: row for row in sweep.read_table(out)}
         for index, (batch, result) in enumerate(zip(batches, results)):
             keys[index] |= {spec.key for spec in sweep.plan(batch, out)}
@@ -158,8 +154,9 @@ def report(settings: dict, runs, figures, executor) -> Section:
     "phi_c_at_step_size", "errors_at_step_size"}.
     """
     groups = extrapolations(measure(scans(settings), settings, runs, executor))
-    plots.plot_phi_c_vs_step_size(groups, figures / "phi_c_vs_step_size.png")
     dimensions = sorted({entry["d"] for entry in groups.values()})
+    reference = reference_phi_c(dimensions[0], _polydispersity(dimensions[0])) if len(dimensions) == 1 else None
+    plots.plot_phi_c_vs_step_size(groups, figures / "phi_c_vs_step_size.png", reference)
     if len(dimensions) > 1:
         by_dynamics: dict[str, list] = {}
         for entry in groups.values():

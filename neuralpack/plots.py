@@ -35,13 +35,17 @@ def save_figure(figure: Figure, path: str | Path) -> None:
         atomic_write_bytes(Path(path).with_suffix(suffix), buffer.getvalue())
 
 
-def plot_phi_c_vs_step_size(groups: dict[str, dict], path: str | Path) -> None:
+def plot_phi_c_vs_step_size(groups: dict[str, dict], path: str | Path,
+                            reference: float | None = None) -> None:
     """phi_c(eps) with error bars per group, and each group's eps -> 0 value at eps = 0.
 
     groups: label -> {"step_sizes", "phi_c", "error": lists; "value", "extrapolation_error": floats}.
+    reference: a literature phi_c(0), drawn as a dashed line.
     """
     figure = Figure(figsize=(6.0, 4.2), layout="constrained")
     axes = figure.subplots()
+    if reference is not None:
+        axes.axhline(reference, color="black", linestyle="--", linewidth=1, label="literature")
     for index, (label, entry) in enumerate(groups.items()):
         colour = f"C{index % 10}"
         axes.errorbar(entry["step_sizes"], entry["phi_c"], yerr=entry["error"], fmt="o-", color=colour,

@@ -53,6 +53,10 @@ DONE, SKIPPED, FAILED, UNFINISHED = "done", "skipped", "failed", "unfinished"
 FIELDS = tuple(field.name for field in dataclasses.fields(SimulationConfig))
 
 
+class RunsFailed(RuntimeError):
+    """Some runs of a sweep failed; their error.txt files say why."""
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
     """One run of a sweep: its validated config, its key (``store.run_key``), its directory, and a
@@ -81,6 +85,14 @@ class SweepReport:
 
     def count(self, status: str) -> int:
         return sum(outcome.status == status for outcome in self.outcomes)
+
+    def require_success(self) -> None:
+        """Raise RunsFailed naming the first failed run, if any failed."""
+        failures = [o for o in self.outcomes if o.status == FAILED]
+        if failures:
+            first = failures[0]
+            raise RunsFailed(f"{len(failures)} runs failed, first {first.spec.label}: {first.error} "
+                             f"(see {first.spec.run_dir / ERROR})")
 
 
 # Executor: called as executor(run_one, specs), it runs run_one on every spec and yields

@@ -74,3 +74,13 @@ def test_finite_size_scaling_study_reports_both_exponent_classes(tmp_path, capsy
     assert collapse["mean_field"]["nu_perp"] == pytest.approx(0.5)
     assert (out / "report" / "collapse_manna.png").stat().st_size > 0
     assert "| bro d=3 |" in capsys.readouterr().out
+
+
+def test_a_failing_run_stops_the_study_with_exit_code_1(tmp_path, capsys, monkeypatch):
+    def broken(**config):
+        raise FloatingPointError("planted failure")
+
+    monkeypatch.setattr(sweep, "simulate", broken)
+    assert main(["experiment", "tiny", f"out={tmp_path / 'x'}", "workers=1"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "planted failure" in error and "error.txt" in error
