@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neuralpack import plots, sweep
+from neuralpack import plots, store, sweep
 from neuralpack.report import Section, number, table
+from physics_baseline import observables
 from physics_baseline.criticality import extrapolate_to_zero, phi_c_from_absorption
 from physics_baseline.dynamics import RULES
 from physics_baseline.literature import MRJ, reference_phi_c
@@ -51,6 +52,7 @@ class ScanResult:
     scan: Scan
     phi: np.ndarray = field(default_factory=lambda: np.empty(0))
     absorbed: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    run_dirs: list = field(default_factory=list)
     phi_c: float = float("nan")
     error: float = float("nan")
 
@@ -102,6 +104,7 @@ def measure(scans: list[Scan], profile: dict, out, executor) -> list[ScanResult]
             keys[index] |= {spec.key for spec in sweep.plan(batch, out)}
             rows = [table[key] for key in sorted(keys[index])]
             result.phi = np.array([float(row["phi"]) for row in rows])
+            result.run_dirs = [out / sweep.RUNS / key for key in sorted(keys[index])]
             result.absorbed = np.array([str(row["absorbed"]) == "True" for row in rows])
             grids[index] = _next_grid(result.phi, result.absorbed, profile["points"])
     for result in results:
@@ -124,6 +127,33 @@ def _next_grid(phi: np.ndarray, absorbed: np.ndarray, points: int) -> np.ndarray
         return np.clip(np.linspace(values[0] - width, values[0], points + 1)[:-1], 1e-3, None)
     ends = sorted((values[fraction >= 0.5].max(), values[fraction < 0.5].min()))
     return np.linspace(*ends, points + 2)[1:-1]
+
+
+def structure(result: ScanResult) -> dict:
+    """The structure of the densest absorbed state of a scan (the closest to phi_c from below).
+
+    Contacts count gaps up to the kick size (absorbed BRO/SGD states leave gaps of up to about eps
+    between neighbours): mean Z over all particles and over non-rattlers (fewer than d + 1 contacts,
+    removed repeatedly). S(q) on the shells |m| <= 10 of q = 2 pi m / L, and its small-q exponent
+    fitted over the five smallest shells (3D BRO at phi_c: about 0.25; mean field: 0); g(r) for
+    r < 3 diameters.
+    """
+    if not result.absorbed.any():
+        return {}
+    densest = int(np.argmax(np.where(result.absorbed, result.phi, -np.inf)))
+    with np.load(result.run_dirs[densest] / store.FINAL) as final:
+        positions, radii, box = final["positions"], final["radii"], float(final["box"])
+    d = positions.shape[1]
+    tolerance = result.scan.step_size
+    q, S, count = observables.structure_factor(positions, box)
+    alpha, alpha_error = observables.small_q_exponent(q, S, np.sort(q)[min(4, q.size - 1)], count)
+    r, g = observables.pair_correlation(positions, box, min(3.0, box / 2), bins=120)
+    return {"phi": float(result.phi[densest]), "contact_tolerance": tolerance,
+            "Z": observables.mean_contacts(positions, radii, box, tolerance),
+            "Z_without_rattlers": observables.mean_contacts(positions, radii, box, tolerance,
+                                                            exclude_rattlers=True),
+            "isostatic_Z": 2 * d, "small_q_exponent": [float(alpha), float(alpha_error)],
+            "r": r.tolist(), "g": g.tolist()}
 
 
 def extrapolations(results: list[ScanResult]) -> dict[str, dict]:
@@ -153,7 +183,15 @@ def report(settings: dict, runs, figures, executor) -> Section:
     report.json gets ``phi_c[dynamics][d]`` = {"label", "value", "error", "form", "step_sizes",
     "phi_c_at_step_size", "errors_at_step_size"}.
     """
-    groups = extrapolations(measure(scans(settings), settings, runs, executor))
+    results = measure(scans(settings), settings, runs, executor)
+    groups = extrapolations(results)
+    smallest = {}
+    for result in results:      # the structure at each group's smallest step size
+        if result.scan.step_size <= smallest.get(result.scan.group, (np.inf,))[0]:
+            smallest[result.scan.group] = (result.scan.step_size, result)
+    structures = {label: structure(result) for label, (_, result) in smallest.items()}
+    plots.plot_pair_correlation({label: (s["r"], s["g"]) for label, s in structures.items() if s},
+                                figures / "pair_correlation.png")
     dimensions = sorted({entry["d"] for entry in groups.values()})
     reference = reference_phi_c(dimensions[0], _polydispersity(dimensions[0])) if len(dimensions) == 1 else None
     plots.plot_phi_c_vs_step_size(groups, figures / "phi_c_vs_step_size.png", reference)
@@ -186,7 +224,17 @@ def report(settings: dict, runs, figures, executor) -> Section:
             f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as 0.02 / eps): a run still "
             "active then counts as active.", "",
             *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature", "MRJ"], rows)]
-    return Section(text, {"phi_c": phi_c})
+    structure_rows = [[label, number(s.get("phi")), f"{s['contact_tolerance']:g}", number(s["Z"], digits=2),
+                       number(s["Z_without_rattlers"], digits=2), str(s["isostatic_Z"]),
+                       number(*s["small_q_exponent"], digits=2)]
+                      for label, s in structures.items() if s]
+    text += ["", "Structure of the densest absorbed state of each group at its smallest kick size "
+             "(contacts: gaps up to the kick size; rattlers: fewer than d + 1 contacts; S(q) ~ q^alpha "
+             "fitted over the five smallest shells of q = 2 pi m / L; small boxes leave few shells):", "",
+             *table(["group", "phi", "contact tolerance", "Z", "Z without rattlers", "2d (isostatic)",
+                     "small-q exponent alpha"], structure_rows)]
+    compact = {label: {k: v for k, v in s.items() if k not in ("r", "g")} for label, s in structures.items()}
+    return Section(text, {"phi_c": phi_c, "structure": compact})
 
 
 def _polydispersity(d: int) -> str:

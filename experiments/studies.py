@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from experiments import finite_size_scaling, phase_boundary
-from neuralpack import report, store
+from neuralpack import report, store, tracking
 from physics_baseline import ConfigError
 
 STUDIES = Path(__file__).resolve().parent.parent / "configs" / "studies"
@@ -38,13 +38,19 @@ def load(name: str, profile: str) -> dict:
             "title": study.get("title", name), "settings": profiles[profile]}
 
 
-def run(name: str, profile: str, out: Path, executor=None) -> dict:
-    """Run the missing runs of a study profile into out, then write and return its report."""
+def run(name: str, profile: str, out: Path, executor=None, tracking_mode: str = "none") -> dict:
+    """Run the missing runs of a study profile into out, then write and return its report, which
+    is also logged to wandb unless tracking_mode is "none"."""
     resolved = load(name, profile)
     ANALYSES[resolved["analysis"]].validate(resolved["settings"])
     out.mkdir(parents=True, exist_ok=True)
     store.atomic_write_text(out / STUDY_FILE, yaml.safe_dump(resolved, sort_keys=False))
-    return write_report(out, executor)
+    payload = write_report(out, executor)
+    with tracking.Tracker(tracking_mode, out, resolved, name=f"{name}-{profile}") as tracker:
+        tracker.log_summary({"report": payload})
+        for figure in sorted((out / "report").glob("*.png")):
+            tracker.log_image(figure.stem, figure)
+    return payload
 
 
 def rewrite(out: Path) -> dict:

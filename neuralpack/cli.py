@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     status_parser.set_defaults(command=_sweep_status_command)
     experiment_parser = commands.add_parser(
         "experiment", help="run a study of configs/studies/ and write its report",
-        usage="neuralpack experiment [-h] NAME [profile=quick|paper] [out=DIR] [workers=K]",
+        usage="neuralpack experiment [-h] NAME [profile=quick|paper] [out=DIR] [workers=K] "
+              "[tracking=offline|online|none]",
         description="Run the missing runs of a study profile (default quick) into OUT/runs "
                     "(default runs/studies/NAME-PROFILE), then write OUT/report/ (report.md, "
                     "report.json, figures). Rerunning skips what is done.")
@@ -145,13 +146,14 @@ def _sweep_command(items: list[str]) -> int:
 def _experiment_command(items: list[str]) -> int:
     from experiments import studies
     options = parse_overrides(items[1:])
-    unknown = sorted(options.keys() - {"profile", "out", "workers"})
+    unknown = sorted(options.keys() - {"profile", "out", "workers", "tracking"})
     if unknown:
-        raise ConfigError(unknown[0], "unknown key; experiment takes profile=, out= and workers=")
+        raise ConfigError(unknown[0], "unknown key; experiment takes profile=, out=, workers= and tracking=")
+    tracking_mode = _tracking_mode(options.get("tracking", "offline"))
     name, profile = items[0], str(options.get("profile", "quick"))
     workers = as_int("workers", options.get("workers", os.cpu_count() or 1), 1)
     out = Path(str(options.get("out", Path("runs/studies") / f"{name}-{profile}")))
-    studies.run(name, profile, out, sweep.local_executor(workers))
+    studies.run(name, profile, out, sweep.local_executor(workers), tracking_mode)
     _print_tables(out / "report")
     print(f"{name} ({profile}): report {out / 'report' / 'report.md'}")
     return 0
@@ -214,11 +216,15 @@ def _run_options(values: dict) -> dict:
     for flag in ("overwrite", "resume"):
         if not isinstance(options[flag], bool):
             raise ConfigError(flag, f"must be true or false, got {options[flag]!r}")
-    mode = "none" if options["tracking"] is None else options["tracking"]  # "none" reads as None
-    options["tracking"] = as_choice("tracking", mode, tracking.MODES)
+    options["tracking"] = _tracking_mode(options["tracking"])
     if options["out"] is not None:
         options["out"] = Path(str(options["out"]))
     return options
+
+
+def _tracking_mode(value) -> str:
+    """The tracking mode from a parsed override (``tracking=none`` reads as None)."""
+    return as_choice("tracking", "none" if value is None else value, tracking.MODES)
 
 
 def run_in_dir(config: SimulationConfig, out: Path, *, overwrite: bool, resume: bool,

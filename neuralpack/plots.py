@@ -104,3 +104,16 @@ def plot_collapses(panels: list[tuple[str, int, dict, dict]], path: str | Path) 
             panel.set_title(f"{label}, phi_c = {e['phi_c']:.4f}", fontsize="small")
         axes[0, column].legend(fontsize="x-small")
     save_figure(figure, path)
+
+
+def plot_pair_correlation(curves: dict[str, tuple[list, list]], path: str | Path) -> None:
+    """g(r) per label (r in diameters), offset by 1 per curve so that they can be told apart."""
+    figure = Figure(figsize=(6.0, 4.2), layout="constrained")
+    axes = figure.subplots()
+    for offset, (label, (r, g)) in enumerate(curves.items()):
+        axes.plot(r, np.asarray(g) + offset, label=f"{label} (+{offset})" if offset else label)
+    axes.set_xlabel("r (diameters)")
+    axes.set_ylabel("g(r), offset")
+    axes.set_ylim(0, None)
+    axes.legend(fontsize="x-small")
+    save_figure(figure, path)

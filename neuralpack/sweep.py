@@ -45,7 +45,7 @@ import numpy as np
 from neuralpack import store
 from neuralpack.config import read_preset
 from physics_baseline import ConfigError, SimulationConfig, simulate
-from physics_baseline.criticality import steady_state_activity
+from physics_baseline.criticality import is_steady, steady_state_activity
 
 SWEEP_KEYS = ("name", "base", "grid", "zip", "out")
 RUNS, TABLE, ERROR = "runs", "runs.csv", "error.txt"
@@ -300,8 +300,9 @@ def aggregate(out_dir: str | Path) -> list[dict]:
     """One row per finished run under out_dir, also written atomically to out_dir/runs.csv.
 
     A row holds run_key, the config fields, the summary fields (absorbed, absorption_step,
-    final_active_fraction, relaxation_time, last_step, wall_time_s, ...) and f_inf, the mean of
-    the last 10% of the recorded active fractions. Rows are sorted by config, then run_key.
+    final_active_fraction, relaxation_time, last_step, wall_time_s, ...), f_inf, the mean of
+    the last 10% of the recorded active fractions, and steady (``criticality.is_steady``; empty
+    when the series is too short to tell). Rows are sorted by config, then run_key.
     """
     out_dir = Path(out_dir)
     rows = sorted((_row(summary.parent) for summary in (out_dir / RUNS).glob(f"*/{store.SUMMARY}")),
@@ -327,7 +328,12 @@ def _row(run_dir: Path) -> dict:
     summary = json.loads((run_dir / store.SUMMARY).read_text())
     results = {key: value for key, value in summary.items() if key not in config and key != "config_key"}
     _, active_fraction, _ = store.read_series(run_dir)
-    return {"run_key": run_dir.name, **config, **results, "f_inf": steady_state_activity(active_fraction)}
+    try:
+        steady = is_steady(active_fraction)
+    except ValueError:      # too few records to tell
+        steady = None
+    return {"run_key": run_dir.name, **config, **results, "f_inf": steady_state_activity(active_fraction),
+            "steady": steady}
 
 
 def _order(row: dict) -> tuple:

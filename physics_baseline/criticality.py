@@ -552,6 +552,9 @@ def collapse_quality(x_groups: Sequence[np.ndarray], y_groups: Sequence[np.ndarr
     return _quality(_collapse_groups(x_groups, y_groups, dy_groups, log_y), relative=not log_y)
 
 
+_NO_OVERLAP = 1e30  # the quality given to parameters where no two sizes overlap
+
+
 @dataclass(frozen=True)
 class CollapseFit:
     """The best data collapse y L^y_exponent = F((phi - phi_c) L^x_exponent)."""
@@ -619,7 +622,8 @@ def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray |
             else:
                 factor = side ** y_exponent
                 groups.append((scaled_x, g[pick] * factor, None if error is None else error * factor))
-        return _quality(groups, relative=not log_y)
+        value = _quality(groups, relative=not log_y)
+        return value if np.isfinite(value) else _NO_OVERLAP   # keep Nelder-Mead's arithmetic finite
 
     def minimise(u0, picks):
         if box is not None:

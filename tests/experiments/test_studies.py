@@ -73,7 +73,7 @@ def test_finite_size_scaling_study_reports_both_exponent_classes(tmp_path, capsy
     assert collapse["manna"]["beta"] == pytest.approx(0.840)
     assert collapse["mean_field"]["nu_perp"] == pytest.approx(0.5)
     assert (out / "report" / "collapse_manna.png").stat().st_size > 0
-    assert "| bro d=3 |" in capsys.readouterr().out
+    assert "| bro d=3 (" in capsys.readouterr().out
 
 
 def test_a_failing_run_stops_the_study_with_exit_code_1(tmp_path, capsys, monkeypatch):
