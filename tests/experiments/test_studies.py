@@ -84,3 +84,21 @@ def test_a_failing_run_stops_the_study_with_exit_code_1(tmp_path, capsys, monkey
     assert main(["experiment", "tiny", f"out={tmp_path / 'x'}", "workers=1"]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "planted failure" in error and "error.txt" in error
+
+
+@pytest.mark.slow
+def test_equivalence_quick_profile_supports_the_papers_claim(tmp_path, capsys):
+    """The quick profile of `equivalence` (a few minutes): BRO's phi_c(eps = 0.02) sits near 0.61
+    (numbers.md), phi_c rises as eps shrinks, and BRO, SGD and both modified equations extrapolate
+    to the same phi_c(0) within 3 combined standard errors."""
+    out = tmp_path / "equivalence"
+    assert main(["experiment", "equivalence", f"out={out}", "tracking=none"]) == 0
+    phi_c = json.loads((out / "report" / "report.json").read_text())["phi_c"]
+    bro = phi_c["bro"]["3"]
+    at = dict(zip(bro["step_sizes"], bro["phi_c_at_step_size"]))
+    assert 0.60 < at[0.02] < 0.63
+    assert at[0.04] < at[0.02] < at[0.01]
+    limits = [(phi_c[name]["3"]["value"], phi_c[name]["3"]["error"]) for name in ("bro", "sgd", "sme_bro", "sme_sgd")]
+    for a, (value_a, error_a) in enumerate(limits):
+        for value_b, error_b in limits[a + 1:]:
+            assert abs(value_a - value_b) < 3 * np.hypot(error_a, error_b)
