@@ -1,0 +1,256 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from neuralpack import overlap
+from neuralpack.overlap import (dense_sphere_overlaps, dense_torus_overlaps, overlap_counts, sphere_overlaps,
+                                torus_normal_sums, torus_overlaps)
+from neuralpack.space import Sphere, Torus
+from physics_baseline import ConfigError
+from physics_baseline.box import make_radii, wrap
+from physics_baseline.neighbors import overlapping_pairs_brute
+
+CONTACT_GAP = 1e-9
+SIDES = {2: 14.0, 3: 7.0, 5: 4.0, 8: 3.0, 16: 2.4}   # a few diameters: some overlaps, many misses
+
+
+def _unit(rng: np.random.Generator, d: int) -> np.ndarray:
+    u = rng.standard_normal(d)
+    return u / np.linalg.norm(u)
+
+
+def _torus_configuration(d: int, polydispersity: str, side: float, seed: int, n_random: int = 240):
+    """Random centres plus centres placed on purpose: on the box edges, pairs that overlap only
+    through the periodic boundary, and pairs CONTACT_GAP inside and outside contact.
+
+    Returns centres (n, d), radii (n,), the near-contact pairs that overlap and those that do not.
+    """
+    rng = np.random.default_rng(seed)
+    centres = list(rng.random((n_random, d)) * side)
+    on_edges = rng.random((6, d)) * side
+    on_edges[1], on_edges[5] = on_edges[0], on_edges[4]
+    on_edges[0, 0], on_edges[1, 0] = 0.0, np.nextafter(side, 0)          # both ends of one axis
+    on_edges[2, :], on_edges[3, :] = 0.0, np.nextafter(side, 0)          # opposite corners, 0 apart
+    on_edges[4, 0], on_edges[5, 0] = 0.2, side - 0.2                      # 0.4 apart through the edge
+    centres += list(on_edges)
+    radii = list(make_radii(len(centres), polydispersity))
+    touching, apart = [], []
+    for k in range(24):
+        first, second = rng.choice([0.5, 0.7]) if polydispersity == "bidisperse" else 0.5, 0.5
+        gap = CONTACT_GAP if k % 2 else -CONTACT_GAP
+        start = rng.random(d) * side
+        if k % 4 < 2:                                                     # next to an edge
+            start[rng.integers(d)] = rng.choice([1e-12, side - 1e-12, 0.3, side - 0.3])
+        partner = wrap(start + (first + second + gap) * _unit(rng, d), side)
+        (apart if gap > 0 else touching).append((len(centres), len(centres) + 1))
+        centres += [start, partner]
+        radii += [first, second]
+    return np.array(centres), np.array(radii), touching, apart
+
+
+@pytest.mark.parametrize("d", [2, 3, 5, 8, 16])
+@pytest.mark.parametrize("polydispersity", ["mono", "bidisperse"])
+def test_torus_search_equals_dense_twin_and_brute_force(monkeypatch, d, polydispersity):
+    monkeypatch.setattr(overlap, "QUERY_BLOCK", 37)                       # several blocks per search
+    side = SIDES[d]
+    centres, radii, touching, apart = _torus_configuration(d, polydispersity, side, seed=d)
+    found = torus_overlaps(centres, radii, side)
+    assert found.dtype == np.int64 and found.shape[1] == 2
+    assert np.array_equal(found, overlapping_pairs_brute(centres, radii, side))
+    assert np.array_equal(found, dense_torus_overlaps(centres, radii, side))
+    pairs = set(map(tuple, found.tolist()))
+    assert set(touching) <= pairs and not set(apart) & pairs
+    n = len(centres)
+    assert (n - 6 - 48, n - 6 - 48 + 1) in pairs                         # both ends of one axis
+    assert (n - 6 - 48 + 2, n - 6 - 48 + 3) in pairs                     # opposite corners
+    assert (n - 6 - 48 + 4, n - 6 - 48 + 5) in pairs                     # through the edge only
+
+
+@pytest.mark.parametrize("d, side, n", [(2, 300.0, 1500), (3, 40.0, 1500), (5, 9.0, 1200), (8, 4.0, 1200)])
+def test_torus_cells_miss_no_pair(monkeypatch, d, side, n):
+    monkeypatch.setattr(overlap, "CELL_ROWS", 1)
+    monkeypatch.setattr(overlap, "QUERY_BLOCK", 16)
+    centres, radii, touching, apart = _torus_configuration(d, "bidisperse", side, seed=10 + d, n_random=n)
+    groups = list(overlap._cell_groups(centres, side, 2 * radii.max()))
+    assert len(groups) > 1                                                # cells are in use
+    found = torus_overlaps(centres, radii, side)
+    assert np.array_equal(found, overlapping_pairs_brute(centres, radii, side))
+    pairs = set(map(tuple, found.tolist()))
+    assert set(touching) <= pairs and not set(apart) & pairs
+
+
+def test_torus_groups_meet_every_pair_once(monkeypatch):
+    monkeypatch.setattr(overlap, "CELL_ROWS", 1)
+    rng = np.random.default_rng(5)
+    side, reach = 5.0, 1.0                                                # 20 x 20 cells
+    centres = rng.random((600, 3)) * side
+    seen = np.zeros((600, 600), dtype=np.int64)
+    for rows, partners in overlap._cell_groups(centres, side, reach):
+        inside = np.zeros((600, 600), dtype=bool)
+        inside[np.ix_(rows, rows)] = True
+        seen += np.triu(inside, 1) | np.triu(inside, 1).T
+        across = np.zeros((600, 600), dtype=bool)
+        across[np.ix_(rows, partners)] = True
+        seen += across | across.T
+    near = overlapping_pairs_brute(centres, np.full(600, reach / 2), side)
+    assert np.all(seen[near[:, 0], near[:, 1]] == 1)
+    assert seen.max() == 1
+
+
+@pytest.mark.parametrize("side", [1e4, 1e6])
+@pytest.mark.parametrize("d", [2, 3])
+def test_torus_margin_covers_float32_in_a_wide_box(d, side):
+    # float32 cannot tell 1 - 1e-9 from 1 + 1e-9; at L = 10^6 it steps by 0.016 along the circles
+    centres, radii, touching, apart = _torus_configuration(d, "mono", side, seed=20 + d, n_random=50)
+    found = torus_overlaps(centres, radii, side)
+    pairs = set(map(tuple, found.tolist()))
+    assert set(touching) <= pairs and not set(apart) & pairs
+    assert np.array_equal(found, overlapping_pairs_brute(centres, radii, side))
+
+
+def test_torus_at_the_packing_side_and_from_torch():
+    d, n = 4, 400
+    torus = Torus.for_packing(n, d, 0.45)
+    centres = torch.rand(n, d, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * torus.side
+    radii = torch.full((n,), 0.5, dtype=torch.float64, requires_grad=True)
+    found = torus_overlaps(centres, radii, torus.side)
+    assert len(found) > 0
+    assert np.array_equal(found, overlapping_pairs_brute(centres.numpy(), np.full(n, 0.5), torus.side))
+    assert np.array_equal(found, dense_torus_overlaps(centres, radii, torus.side))
+
+
+def test_torus_trivial_inputs_give_no_pairs():
+    empty = np.empty((0, 2), dtype=np.int64)
+    for centres, radii in [(np.empty((0, 3)), np.empty(0)), (np.ones((1, 3)), np.ones(1)),
+                           (np.zeros((5, 3)), np.zeros(5))]:
+        for search in (torus_overlaps, dense_torus_overlaps):
+            found = search(centres, radii, 2.0)
+            assert found.dtype == np.int64 and np.array_equal(found, empty)
+
+
+def test_torus_everything_overlapping(monkeypatch):
+    monkeypatch.setattr(overlap, "MAX_RESULTS", 1000)                     # 3 rows per search
+    monkeypatch.setattr(overlap, "FILTER_VALUES", 100)                    # 8 candidates at a time
+    rng = np.random.default_rng(6)
+    centres, radii = rng.random((300, 6)) * 1.5, np.full(300, 2.0)
+    found = torus_overlaps(centres, radii, 1.5)
+    assert len(found) == 300 * 299 // 2
+    assert np.array_equal(found, dense_torus_overlaps(centres, radii, 1.5))
+
+
+def test_torus_invalid_arguments_name_the_argument():
+    centres = np.zeros((4, 3))
+    cases = [((np.zeros(4), np.ones(4), 1.0), "centres"), ((centres * np.nan, np.ones(4), 1.0), "centres"),
+             ((centres, np.ones(3), 1.0), "radii"), ((centres, -np.ones(4), 1.0), "radii"),
+             ((centres, np.full(4, np.inf), 1.0), "radii"), ((centres, np.ones(4), 0.0), "side")]
+    for arguments, field in cases:
+        for search in (torus_overlaps, dense_torus_overlaps):
+            with pytest.raises(ConfigError) as error:
+                search(*arguments)
+            assert error.value.field == field
+
+
+def _rotate_towards(u: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
+    """A unit vector at angle alpha from the unit vector u."""
+    w = rng.standard_normal(u.size)
+    w -= (w @ u) * u
+    w /= np.linalg.norm(w)
+    return math.cos(alpha) * u + math.sin(alpha) * w
+
+
+def _sphere_configuration(d: int, seed: int, n_random: int = 240):
+    """Random caps plus caps placed on purpose: pairs CONTACT_GAP inside and outside contact
+    (generic, nearly antipodal and exactly antipodal), a cap that is the whole sphere and points
+    (caps of angle 0). Returns centres (rows of various lengths), angles, touching and apart pairs."""
+    rng = np.random.default_rng(seed)
+    theta = Sphere.radius_for_packing(n_random, d, 2.0)
+    centres = list(rng.standard_normal((n_random, d)) * rng.uniform(0.5, 2.0, (n_random, 1)))
+    angles = list(theta * rng.uniform(0.5, 1.5, n_random))
+    touching, apart = [], []
+    for k in range(24):
+        u = _unit(rng, d)
+        gap = CONTACT_GAP if k % 2 else -CONTACT_GAP
+        if k < 8:
+            alpha = rng.uniform(0.1, 2.0)                                 # generic
+        elif k < 16:
+            alpha = math.pi - rng.choice([1e-3, 1e-6])                    # nearly antipodal
+        else:
+            alpha = math.pi                                               # antipodal
+        v = -u if alpha == math.pi else _rotate_towards(u, alpha, rng)
+        share = rng.uniform(0.2, 0.8)
+        first, second = share * (alpha + gap), (1 - share) * (alpha + gap)
+        (touching if gap > 0 else apart).append((len(centres), len(centres) + 1))
+        centres += [u, v]
+        angles += [first, second]
+    whole, point = _unit(rng, d), _unit(rng, d)
+    centres += [whole, -whole, point]
+    angles += [math.pi, 0.0, 0.0]
+    return np.array(centres), np.array(angles), touching, apart
+
+
+@pytest.mark.parametrize("d", [3, 8, 32])
+def test_sphere_search_equals_dense_twin(monkeypatch, d):
+    monkeypatch.setattr(overlap, "QUERY_BLOCK", 37)
+    centres, angles, touching, apart = _sphere_configuration(d, seed=d)
+    found = sphere_overlaps(centres, angles)
+    assert found.dtype == np.int64 and found.shape[1] == 2
+    assert np.array_equal(found, dense_sphere_overlaps(centres, angles))
+    pairs = set(map(tuple, found.tolist()))
+    assert set(touching) <= pairs and not set(apart) & pairs
+    n = len(centres)
+    whole_partners = {j for i, j in pairs if i == n - 3} | {i for i, j in pairs if j == n - 3}
+    assert whole_partners == set(range(n)) - {n - 3, n - 2}               # all but its antipodal point
+    # independent check by arccos of the dot product, away from contact
+    unit = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+    angle = np.arccos(np.clip(unit @ unit.T, -1, 1))
+    reach = angles[:, None] + angles[None, :]
+    clear = np.triu(np.abs(angle - reach) > 1e-6, 1)
+    expected = np.argwhere(clear & (angle < reach))
+    assert set(map(tuple, expected.tolist())) == pairs & set(map(tuple, np.argwhere(clear).tolist()))
+
+
+def test_sphere_wide_caps_and_torch_input():
+    rng = np.random.default_rng(7)
+    centres = torch.from_numpy(rng.standard_normal((200, 8)))
+    angles = torch.from_numpy(rng.uniform(0.5, 1.7, 200))
+    found = sphere_overlaps(centres, angles)
+    assert len(found) > 200
+    assert np.array_equal(found, dense_sphere_overlaps(centres, angles))
+
+
+def test_sphere_invalid_arguments_name_the_argument():
+    cases = [((np.ones((3, 1)), np.ones(3)), "centres"), ((np.zeros((3, 4)), np.ones(3)), "centres"),
+             ((np.ones((3, 4)), np.full(3, 3.5)), "angles"), ((np.ones((3, 4)), np.ones(2)), "angles")]
+    for arguments, field in cases:
+        for search in (sphere_overlaps, dense_sphere_overlaps):
+            with pytest.raises(ConfigError) as error:
+                search(*arguments)
+            assert error.value.field == field
+
+
+def test_overlap_counts():
+    pairs = np.array([[0, 1], [0, 3], [1, 3], [2, 4]])
+    assert overlap_counts(pairs, 6).tolist() == [2, 2, 1, 2, 1, 0]
+    assert overlap_counts(torch.from_numpy(pairs), 6).dtype == np.int64
+    assert overlap_counts(np.empty((0, 2), dtype=np.int64), 3).tolist() == [0, 0, 0]
+    with pytest.raises(ConfigError) as error:
+        overlap_counts(pairs, 4)
+    assert error.value.field == "pairs"
+
+
+def test_torus_normal_sums_are_minus_twice_the_hinge_gradient():
+    rng = np.random.default_rng(8)
+    d, side = 3, 4.0
+    centres = torch.from_numpy(rng.random((60, d)) * side)
+    pairs = torus_overlaps(centres, np.full(60, 0.5), side)
+    sums = torus_normal_sums(centres, pairs, side)
+    x = centres.clone().requires_grad_(True)
+    torus = Torus(d, side)
+    i, j = torch.from_numpy(pairs[:, 0]), torch.from_numpy(pairs[:, 1])
+    loss = ((1.0 - torus.distance(x[i], x[j])) / 2).sum()                # U(r) = (2R - r) / 2
+    loss.backward()
+    assert torch.allclose(sums, -2 * x.grad, rtol=0, atol=1e-12)
+    coincident = torus_normal_sums(torch.zeros(2, d, dtype=torch.float64), np.array([[0, 1]]), side)
+    assert torch.equal(coincident, torch.zeros(2, d, dtype=torch.float64))
