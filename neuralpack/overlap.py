@@ -17,11 +17,15 @@ tests compare against. Every search returns the pairs i < j as an (m, 2) int64 a
 import itertools
 import math
 
+# physics_baseline first: it shortens OpenMP's busy wait (GOMP_SPINCOUNT), which an OpenMP runtime
+# reads once, when it loads (here with torch or faiss, unless something loaded one before). With
+# the default wait, many small FAISS searches on shared cores ran 20x slower.
+from physics_baseline import ConfigError  # noqa: I001
+
 import faiss
 import numpy as np
 import torch
 
-from physics_baseline import ConfigError
 from physics_baseline.box import wrap
 from physics_baseline.config import as_float, as_int
 from neuralpack.space import Sphere, Torus
@@ -204,8 +208,11 @@ def _range_pairs(points: np.ndarray, groups, new_index, threshold: float, overla
     groups: (rows, partners) of row indices; new_index() makes an empty FAISS index. For each
     group, the partners are added first, then blocks of rows from the last one down, each
     searched just after it is added: a block meets itself, the rows after it and the partners,
-    so every pair is found once (twice inside a block, where its rank decides). Blocks are small
-    enough that one search returns at most MAX_RESULTS candidates.
+    so every pair is found once (twice inside a block, where its rank decides).
+
+    The first block of a group is small enough that its search returns at most MAX_RESULTS
+    candidates whatever the data; later blocks are sized from the fraction of candidates seen so
+    far, to return about MAX_RESULTS / 2.
     """
     points = np.ascontiguousarray(points, dtype=np.float32)
     chunk = max(1, FILTER_VALUES // points.shape[1])
@@ -216,15 +223,17 @@ def _range_pairs(points: np.ndarray, groups, new_index, threshold: float, overla
         row_of = np.concatenate([partners, np.empty(len(rows), np.int64)])   # index entry -> row
         rank = np.concatenate([np.full(len(partners), len(rows)), np.empty(len(rows), np.int64)])
         size = max(1, min(QUERY_BLOCK, MAX_RESULTS // (len(partners) + len(rows))))
-        for start in reversed(range(0, len(rows), size)):
-            block = rows[start:start + size]
+        end, met, candidates = len(rows), 0, 0
+        while end > 0:
+            start = max(0, end - size)
+            block = rows[start:end]
             added = index.ntotal
             row_of[added:added + len(block)] = block
-            rank[added:added + len(block)] = np.arange(start, start + len(block))
+            rank[added:added + len(block)] = np.arange(start, end)
             index.add(points[block])
             lims, _, labels = index.range_search(points[block], threshold)
             counts = np.diff(lims.astype(np.int64))
-            later = rank[labels] > np.repeat(np.arange(start, start + len(block)), counts)
+            later = rank[labels] > np.repeat(np.arange(start, end), counts)
             i, j = np.repeat(block, counts)[later], row_of[labels][later]
             i, j = torch.from_numpy(np.minimum(i, j)), torch.from_numpy(np.maximum(i, j))
             for first in range(0, len(i), chunk):
@@ -232,6 +241,10 @@ def _range_pairs(points: np.ndarray, groups, new_index, threshold: float, overla
                 hit = overlapping(a, b)
                 found_i.append(a[hit].numpy())
                 found_j.append(b[hit].numpy())
+            met, candidates = met + len(block) * index.ntotal, candidates + len(labels)
+            fraction = (candidates + 1) / met
+            size = max(1, min(QUERY_BLOCK, int(MAX_RESULTS / (2 * fraction * (index.ntotal + size)))))
+            end = start
     return _pairs(np.concatenate(found_i), np.concatenate(found_j))
 
 
