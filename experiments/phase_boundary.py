@@ -22,7 +22,7 @@ did), a window as wide as the range so far beyond its end. phi_c(eps) is the log
 crossing of P_absorbed = 1/2 over all runs of the scan, with a bootstrap error (the gap's when the outcomes
 are completely separated: see ``phi_c_from_absorption``); a run still active
 after its ``steps`` counts as active, so phi_c is "absorbed within that many steps". phi_c(0)
-comes from ``criticality.extrapolate_to_zero`` (form "linear" for 2 step sizes, "power" for more).
+comes from ``criticality.extrapolate_to_zero`` (form "linear" for 2 or 3 step sizes, "power" for 4 or more).
 """
 from dataclasses import dataclass, field
 

@@ -2,7 +2,7 @@
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -37,7 +37,6 @@ class Run:
     steps_taken: int               # steps executed in this call
     neighbour_builds: int = 0
     neighbour_method: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def relaxation_time(self) -> float:
