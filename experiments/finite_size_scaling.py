@@ -101,12 +101,9 @@ def _analyse(points: dict, d: int) -> dict:
             continue        # the best phi_c sits on the edge of the search: the data do not locate it
         result[cls].update(phi_c=phi_c, quality_f_inf=quality_f)
         if _collapsible(timed, size):
-            x, y = crit.scaled(points["phi"][timed], size[timed], points["tau"][timed], phi_c,
-                               1 / e.nu_perp, -e.nu_par / e.nu_perp)
-            dy = points["dtau"][timed] * size[timed] ** (-e.nu_par / e.nu_perp)
-            groups = [size[timed] == s for s in np.unique(size[timed])]
-            result[cls]["quality_tau"] = crit.collapse_quality(
-                [x[g] for g in groups], [y[g] for g in groups], [dy[g] for g in groups], log_y=True)
+            result[cls]["quality_tau"] = crit.scaled_collapse_quality(
+                points["phi"][timed], size[timed], points["tau"][timed], points["dtau"][timed], phi_c,
+                1 / e.nu_perp, -e.nu_par / e.nu_perp, log_y=True)
     result["fit"] = {"phi_c": [nan, nan], "inverse_nu_perp": [nan, nan], "beta_over_nu_perp": [nan, nan],
                      "quality": nan}
     if np.isfinite(result["manna"]["phi_c"]) and np.count_nonzero(active) >= 4:

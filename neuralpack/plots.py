@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from neuralpack.store import atomic_write_bytes
+from physics_baseline.criticality import linear_size, scaled
 
 
 def plot_active_fraction(runs: list[tuple[str, np.ndarray, np.ndarray]], path: str | Path) -> None:
@@ -88,15 +89,14 @@ def plot_collapses(panels: list[tuple[str, int, dict, dict]], path: str | Path) 
     figure = Figure(figsize=(4.2 * len(panels), 7.0), layout="constrained")
     axes = figure.subplots(2, len(panels), squeeze=False)
     for column, (label, d, points, e) in enumerate(panels):
-        size = points["n"] ** (1.0 / d)
-        x = (points["phi"] - e["phi_c"]) * size ** (1 / e["nu_perp"])
+        size = linear_size(points["n"], d)
         for row, (key, power, name) in enumerate((("f", e["beta"] / e["nu_perp"], r"$f_\infty L^{\beta/\nu_\perp}$"),
                                                   ("tau", -e["nu_par"] / e["nu_perp"], r"$\tau L^{-\nu_\parallel/\nu_\perp}$"))):
             panel = axes[row, column]
+            x, y = scaled(points["phi"], size, points[key], e["phi_c"], 1 / e["nu_perp"], power)
             for n in np.unique(points["n"]):
                 pick = (points["n"] == n) & (points[key] > 0)
-                scale = size[pick] ** power
-                panel.errorbar(x[pick], points[key][pick] * scale, yerr=points["d" + key][pick] * scale,
+                panel.errorbar(x[pick], y[pick], yerr=points["d" + key][pick] * size[pick] ** power,
                                fmt="o", ms=3, capsize=2, label=f"n = {int(n)}")
             panel.set_yscale("log")
             panel.set_xlabel(r"$(\phi - \phi_c) L^{1/\nu_\perp}$")

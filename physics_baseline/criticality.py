@@ -644,6 +644,18 @@ def fit_collapse(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray |
                        quality=float(best_quality))
 
 
+def scaled_collapse_quality(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray | None,
+                            phi_c: float, x_exponent: float, y_exponent: float, log_y: bool = False) -> float:
+    """``collapse_quality`` of the data (phi, L, y, dy, each (n,)) scaled with phi_c and the exponents
+    (``scaled``), one curve per distinct L."""
+    size = np.asarray(L, dtype=float)
+    x, scaled_y = scaled(phi, size, y, phi_c, x_exponent, y_exponent)
+    scaled_dy = None if dy is None else np.asarray(dy, dtype=float) * size ** y_exponent
+    pick = [size == s for s in np.unique(size)]
+    return collapse_quality([x[p] for p in pick], [scaled_y[p] for p in pick],
+                            None if scaled_dy is None else [scaled_dy[p] for p in pick], log_y)
+
+
 def collapse_at_exponents(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.ndarray | None,
                           x_exponent: float, y_exponent: float, phi_range: tuple[float, float],
                           log_y: bool = False, grid: int = 101) -> tuple[float, float]:
@@ -660,14 +672,9 @@ def collapse_at_exponents(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.
     low, high = (float(v) for v in phi_range)
     if not low < high:
         raise ValueError(f"phi_range must be (low, high) with low < high, got {phi_range!r}")
-    sizes = np.unique(size)
 
     def quality(phi_c: float) -> float:
-        x, scaled_y = scaled(phi, size, values, phi_c, x_exponent, y_exponent)
-        scaled_dy = None if errors is None else errors * size ** y_exponent
-        pick = [size == s for s in sizes]
-        return collapse_quality([x[p] for p in pick], [scaled_y[p] for p in pick],
-                                None if scaled_dy is None else [scaled_dy[p] for p in pick], log_y)
+        return scaled_collapse_quality(phi, size, values, errors, phi_c, x_exponent, y_exponent, log_y)
 
     candidates = np.linspace(low, high, _count("grid", grid, 3))
     scores = np.array([quality(c) for c in candidates])
