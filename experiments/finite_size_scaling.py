@@ -89,21 +89,23 @@ def _analyse(points: dict, d: int) -> dict:
     result: dict = {}
     for cls in CLASSES:
         e = crit.exponents(min(d, MANNA_DIMENSION_CAP), cls)
+        powers = crit.scaling_powers(e, d)
         result[cls] = {"phi_c": nan, "quality_f_inf": nan, "quality_tau": nan,
-                       "beta": e.beta, "nu_perp": e.nu_perp, "nu_par": e.nu_par}
+                       "beta": e.beta, "nu_perp": e.nu_perp, "nu_par": e.nu_par,
+                       "powers": [powers.distance, powers.activity, powers.time]}
         if not _collapsible(active, size):
             continue
         phi_range = (points["phi"].min() - 0.05, points["phi"].max() + 0.05)
         phi_c, quality_f = crit.collapse_at_exponents(
             points["phi"][active], size[active], points["f"][active], points["df"][active],
-            1 / e.nu_perp, e.beta / e.nu_perp, phi_range, log_y=True)
+            powers.distance, powers.activity, phi_range, log_y=True)
         if min(phi_c - phi_range[0], phi_range[1] - phi_c) < 1e-6:
             continue        # the best phi_c sits on the edge of the search: the data do not locate it
         result[cls].update(phi_c=phi_c, quality_f_inf=quality_f)
         if _collapsible(timed, size):
             result[cls]["quality_tau"] = crit.scaled_collapse_quality(
                 points["phi"][timed], size[timed], points["tau"][timed], points["dtau"][timed], phi_c,
-                1 / e.nu_perp, -e.nu_par / e.nu_perp, log_y=True)
+                powers.distance, -powers.time, log_y=True)
     result["fit"] = {"phi_c": [nan, nan], "inverse_nu_perp": [nan, nan], "beta_over_nu_perp": [nan, nan],
                      "quality": nan}
     if np.isfinite(result["manna"]["phi_c"]) and np.count_nonzero(active) >= 4:
@@ -123,7 +125,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
     """Run what is missing, collapse every group, draw the collapses, and tabulate.
 
     report.json gets ``collapse[group]`` = {"manna" and "mean_field": {"phi_c", "quality_f_inf",
-    "quality_tau", exponents}, "fit": {"phi_c", "inverse_nu_perp", "beta_over_nu_perp": [value,
+    "quality_tau", exponents, "powers" of L}, "fit": {"phi_c", "inverse_nu_perp", "beta_over_nu_perp": [value,
     error], "quality"}}.
     """
     groups = _configs(settings)
@@ -146,11 +148,13 @@ def report(settings: dict, runs, figures, executor) -> Section:
                      f"{mean_field['quality_f_inf']:.3g} / {mean_field['quality_tau']:.3g}", better,
                      number(*fit["phi_c"]), number(*fit["inverse_nu_perp"], digits=2),
                      number(*fit["beta_over_nu_perp"], digits=2),
-                     f"{1 / manna['nu_perp']:.2f}, {manna['beta'] / manna['nu_perp']:.2f}"])
-        panels.append((label, d, points, manna))
-    plots.plot_collapses(panels, figures / "collapse_manna.png")
+                     " / ".join(f"{c['powers'][0]:.2f}, {c['powers'][1]:.2f}" for c in (manna, mean_field))])
+        panels.append((label, d, points, manna if better != "mean field" else mean_field))
+    plots.plot_collapses(panels, figures / "collapse_best.png")
     text = ["Finite-size scaling with L = n^(1/d): f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) "
-            "against (phi - phi_c) L^(1/nu_perp). S is the Houdayer-Hartmann collapse quality "
+            "against (phi - phi_c) L^(1/nu_perp); above the upper critical dimension 4, mean field "
+            "replaces L by L^(d/4) = n^(1/4), so that its powers are d/2 (`criticality.scaling_powers`). "
+            "The figure shows each group at its better collapse. S is the Houdayer-Hartmann collapse quality "
             "(~1: collapse within errors; larger: worse), for f_inf / tau, each at the phi_c that "
             "collapses f_inf best with those exponents. Only runs that reached their steady state "
             "count (the rule of `criticality.is_steady`); near phi_c that needs far more steps than "
@@ -158,6 +162,5 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "measurement of exponents.", "",
             *table(["group", "phi_c (Manna)", "S Manna", "phi_c (mean field)", "S mean field",
                     "better collapse", "phi_c (free fit)", "1/nu_perp (fit)", "beta/nu_perp (fit)",
-                    "Manna 1/nu_perp, beta/nu_perp"], rows),
-            "", "Mean field: 1/nu_perp = 2, beta/nu_perp = 2."]
+                    "powers of L (1/nu_perp, beta/nu_perp): Manna / mean field"], rows)]
     return Section(text, {"collapse": collapse})

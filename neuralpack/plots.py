@@ -81,27 +81,29 @@ def plot_phi_c_vs_dimension(points: dict[str, list[tuple[int, float, float]]],
 
 
 def plot_collapses(panels: list[tuple[str, int, dict, dict]], path: str | Path) -> None:
-    """One column per group: f_inf (top) and tau (bottom) scaled with the given exponents.
+    """One column per group: f_inf (top) and tau (bottom) scaled with the given powers of L.
 
-    panels: (label, d, points, exponents) with points {"n", "phi", "f", "df", "tau", "dtau"} (arrays
-    over (n, phi) cells) and exponents {"phi_c", "beta", "nu_perp", "nu_par"}; L = n^(1/d).
+    panels: (label, d, points, collapse) with points {"n", "phi", "f", "df", "tau", "dtau"} (arrays
+    over (n, phi) cells) and collapse {"phi_c", "powers": [distance, activity, time]}
+    (``criticality.scaling_powers``); L = n^(1/d).
     """
     figure = Figure(figsize=(4.2 * len(panels), 7.0), layout="constrained")
     axes = figure.subplots(2, len(panels), squeeze=False)
-    for column, (label, d, points, e) in enumerate(panels):
+    for column, (label, d, points, collapse) in enumerate(panels):
         size = linear_size(points["n"], d)
-        for row, (key, power, name) in enumerate((("f", e["beta"] / e["nu_perp"], r"$f_\infty L^{\beta/\nu_\perp}$"),
-                                                  ("tau", -e["nu_par"] / e["nu_perp"], r"$\tau L^{-\nu_\parallel/\nu_\perp}$"))):
+        distance, activity, time = collapse["powers"]
+        for row, (key, power, name) in enumerate((("f", activity, rf"$f_\infty L^{{{activity:.2f}}}$"),
+                                                  ("tau", -time, rf"$\tau L^{{-{time:.2f}}}$"))):
             panel = axes[row, column]
-            x, y = scaled(points["phi"], size, points[key], e["phi_c"], 1 / e["nu_perp"], power)
+            x, y = scaled(points["phi"], size, points[key], collapse["phi_c"], distance, power)
             for n in np.unique(points["n"]):
                 pick = (points["n"] == n) & (points[key] > 0)
                 panel.errorbar(x[pick], y[pick], yerr=points["d" + key][pick] * size[pick] ** power,
                                fmt="o", ms=3, capsize=2, label=f"n = {int(n)}")
             panel.set_yscale("log")
-            panel.set_xlabel(r"$(\phi - \phi_c) L^{1/\nu_\perp}$")
+            panel.set_xlabel(rf"$(\phi - \phi_c) L^{{{distance:.2f}}}$")
             panel.set_ylabel(name)
-            panel.set_title(f"{label}, phi_c = {e['phi_c']:.4f}", fontsize="small")
+            panel.set_title(f"{label}, phi_c = {collapse['phi_c']:.4f}", fontsize="small")
         axes[0, column].legend(fontsize="x-small")
     save_figure(figure, path)
 

@@ -447,6 +447,32 @@ def exponents(d: int, cls: str = "manna") -> CriticalExponents:
     return EXPONENTS[min(d, 4)] if cls == "manna" else MEAN_FIELD
 
 
+UPPER_CRITICAL_DIMENSION = 4
+
+
+@dataclass(frozen=True)
+class ScalingPowers:
+    """Powers of L = N^(1/d) in the finite-size scaling forms
+    ``f_a = L^(-activity) F((phi - phi_c) L^(distance))`` and ``tau = L^(time) G(same)``."""
+    distance: float
+    activity: float
+    time: float
+
+
+def scaling_powers(exponents_: CriticalExponents, d: int) -> ScalingPowers:
+    """The powers of L in the scaling forms for exponents in a d-dimensional system.
+
+    Below the upper critical dimension d_c = 4: 1/nu_perp, beta/nu_perp and nu_par/nu_perp. Mean
+    field above d_c obeys the same forms with L replaced by L^(d/d_c) = N^(1/4) (the correlation
+    volume saturates at N), so every power is multiplied by d/4: f_a = N^(-1/2) F((phi - phi_c)
+    N^(1/2)) and tau ~ N^(1/2) in mean field, in any d >= 4.
+    """
+    d = _count("d", d, 1)
+    stretch = d / UPPER_CRITICAL_DIMENSION if exponents_ == MEAN_FIELD and d > UPPER_CRITICAL_DIMENSION else 1.0
+    e = exponents_
+    return ScalingPowers(stretch / e.nu_perp, stretch * e.beta / e.nu_perp, stretch * e.nu_par / e.nu_perp)
+
+
 def linear_size(n_particles, d: int) -> np.ndarray:
     """L = N^(1/d): the box side in diameters up to a constant factor (fixed phi), for the scaling forms."""
     d = _count("d", d, 1)

@@ -328,3 +328,36 @@ def test_collapse_at_fixed_exponents_finds_the_planted_critical_point():
     _, worse = crit.collapse_at_exponents(phi, size, y, dy, 1 / mean_field.nu_perp,
                                           mean_field.beta / mean_field.nu_perp, (0.55, 0.70), log_y=True)
     assert worse > 3 * quality
+
+
+def test_scaling_powers_below_and_above_the_upper_critical_dimension():
+    manna = crit.scaling_powers(crit.exponents(3), 3)
+    assert (manna.distance, manna.activity, manna.time) == pytest.approx(
+        (1 / 0.593, 0.840 / 0.593, 1.081 / 0.593))
+    assert crit.scaling_powers(crit.MEAN_FIELD, 4) == crit.ScalingPowers(2.0, 2.0, 2.0)
+    for d in (5, 6, 8):   # mean field in terms of n: f_a = n^(-1/2) F((phi - phi_c) n^(1/2))
+        assert crit.scaling_powers(crit.MEAN_FIELD, d) == crit.ScalingPowers(d / 2, d / 2, d / 2)
+    assert crit.scaling_powers(crit.MEAN_FIELD, 3) == crit.ScalingPowers(2.0, 2.0, 2.0)
+    assert crit.scaling_powers(crit.exponents(3), 6) == manna   # Manna's powers do not stretch
+
+
+def test_mean_field_collapse_in_five_dimensions_uses_the_particle_number():
+    """A planted mean-field scaling in n (f = n^(-1/2) F((phi - phi_c) n^(1/2))) in d = 5 collapses
+    within errors with the d = 5 powers, and not with the d = 4 ones in terms of L."""
+    rng = np.random.default_rng(3)
+    phi_c, d = 0.29, 5
+    n = np.array([1000, 4000, 16000, 64000])
+    phi = (phi_c + np.linspace(-2.0, 2.0, 15)[None, :] / np.sqrt(n)[:, None]).ravel()
+    size = crit.linear_size(np.repeat(n, 15), d)
+    x = (phi - phi_c) * np.sqrt(np.repeat(n, 15))
+    y = np.log1p(np.exp(3 * x)) / np.sqrt(np.repeat(n, 15)) * (1 + 0.01 * rng.normal(size=x.size))
+    dy = 0.01 * y
+    right = crit.scaling_powers(crit.MEAN_FIELD, d)
+    wrong = crit.scaling_powers(crit.MEAN_FIELD, 4)
+    best, quality = crit.collapse_at_exponents(phi, size, y, dy, right.distance, right.activity,
+                                               (0.25, 0.33), log_y=True)
+    assert abs(best - phi_c) < 2e-3
+    assert quality < 3
+    _, worse = crit.collapse_at_exponents(phi, size, y, dy, wrong.distance, wrong.activity,
+                                          (0.25, 0.33), log_y=True)
+    assert worse > 3 * quality
