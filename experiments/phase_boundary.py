@@ -210,20 +210,24 @@ def report(settings: dict, runs, figures, executor) -> Section:
     phi_c: dict = {}
     for label, entry in groups.items():
         at = dict(zip(entry["step_sizes"], zip(entry["phi_c"], entry["error"])))
+        literature = reference_phi_c(entry["d"], _polydispersity(entry["d"]))
+        deviation = deviation_in_errors(entry["value"], entry["extrapolation_error"], literature)
         rows.append([label, *(number(*at[s]) if s in at else "-" for s in sizes),
                      f"{number(entry['value'], entry['extrapolation_error'])} ({entry['form']})",
-                     number(reference_phi_c(entry["d"], _polydispersity(entry["d"]))),
+                     number(literature), f"{deviation:+.1f}" if np.isfinite(deviation) else "-",
                      number(MRJ.get(entry["d"]))])
         phi_c.setdefault(entry["dynamics"], {})[str(entry["d"])] = {
             "label": label, "value": entry["value"], "error": entry["extrapolation_error"],
             "form": entry["form"], "step_sizes": entry["step_sizes"],
-            "phi_c_at_step_size": entry["phi_c"], "errors_at_step_size": entry["error"]}
+            "phi_c_at_step_size": entry["phi_c"], "errors_at_step_size": entry["error"],
+            "literature": literature, "deviation_in_errors": deviation}
     text = ["phi_c from the absorbing probability crossing 1/2 (logistic maximum likelihood, bootstrap "
             "errors) at each kick size eps (lr b_f for learning-rate dynamics), and its eps -> 0 "
             "extrapolation (phi_c(eps) = phi_c(0) - a eps, or - a eps^b with four or more sizes). "
             f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as 0.02 / eps): a run still "
             "active then counts as active.", "",
-            *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature", "MRJ"], rows)]
+            *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature",
+                    "(fit - literature) / error", "MRJ"], rows)]
     structure_rows = [[label, number(s.get("phi")), f"{s['contact_tolerance']:g}", number(s["Z"], digits=2),
                        number(s["Z_without_rattlers"], digits=2), str(s["isostatic_Z"]),
                        number(*s["small_q_exponent"], digits=2)]
@@ -235,6 +239,14 @@ def report(settings: dict, runs, figures, executor) -> Section:
                      "small-q exponent alpha"], structure_rows)]
     compact = {label: {k: v for k, v in s.items() if k not in ("r", "g")} for label, s in structures.items()}
     return Section(text, {"phi_c": phi_c, "structure": compact})
+
+
+def deviation_in_errors(value: float, error: float, literature: float | None) -> float:
+    """(value - literature) / error: how many of its standard errors a result lies from the
+    literature; NaN without a literature value or a finite, positive error."""
+    if literature is None or not (np.isfinite(value) and np.isfinite(error) and error > 0):
+        return float("nan")
+    return (value - literature) / error
 
 
 def _polydispersity(d: int) -> str:

@@ -22,6 +22,13 @@ def test_next_grid_moves_the_window_when_nothing_crosses(outcome, expected):
     np.testing.assert_allclose(grid, expected)
 
 
+def test_deviation_in_errors():
+    assert phase_boundary.deviation_in_errors(0.62, 0.01, 0.64) == pytest.approx(-2.0)
+    assert np.isnan(phase_boundary.deviation_in_errors(0.62, 0.01, None))
+    assert np.isnan(phase_boundary.deviation_in_errors(0.62, 0.0, 0.64))
+    assert np.isnan(phase_boundary.deviation_in_errors(float("nan"), 0.01, 0.64))
+
+
 def test_scans_convert_kick_sizes_to_learning_rates_and_scale_steps():
     profile = studies.load("tiny", "quick")["settings"]
     scans = phase_boundary.scans(profile)
