@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	WANDB_MODE=offline $(BIN)/neuralpack demo
+	$(BIN)/neuralpack sweep configs/sweeps/smoke.yaml executor=dask tracking=none
 	$(BIN)/neuralpack experiment equivalence profile=quick
 
 test: $(STAMP)

@@ -11,10 +11,12 @@ fresh seed each time; the median is quoted. The child reports its peak resident 
 (ru_maxrss); a baseline child that only imports physics_baseline and warms up gives the floor,
 so the table shows both the peak and peak minus baseline. A memory-only case, 3D BRO with
 n = 1,000,000, checks that a million particles fit in under 2 GB. The reference runs in the
-parent, a few steps per repeat. Memory in MB = 10^6 bytes.
+parent, a few steps per repeat. Memory in MB = 10^6 bytes. The sweep cases
+(``experiments.bench_sweep``) run 1000 tiny runs through the local process pool and through a
+Dask LocalCluster, 2 workers each, and print the scheduling overhead against its 20 % target.
 
     python -m experiments.bench            # everything (~7 min on 2 busy cores)
-    python -m experiments.bench --quick    # 1 repeat, half the steps, no 1M case (~1.7 min)
+    python -m experiments.bench --quick    # 1 repeat, half the steps, no 1M or sweep case (~1.7 min)
     python -m experiments.bench --cases bro-d3,sgd-d3
 
 Writes runs/bench/bench.json (atomically) next to the printed table.
@@ -33,6 +35,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from experiments import bench_sweep
 
 TARGET_CASE = "bro-d3-absorb"   # a whole run, random start to absorption, as users run it
 TARGET_RATE = 10e6          # particle-steps per second, 3D BRO at n = 40000
@@ -76,7 +80,7 @@ CASES = (
     Case("bro-d8", "bro", 8, 10_000, 0.06, 0.02, steps=10, reference_steps=3),
 )
 MEMORY = Case(MEMORY_CASE, "bro", 3, 1_000_000, 0.60, 0.02, steps=3, reference_steps=0)
-CASE_NAMES = tuple(c.name for c in CASES) + (MEMORY_CASE,)
+CASE_NAMES = tuple(c.name for c in CASES) + (MEMORY_CASE,) + bench_sweep.CASES
 
 
 def _log(message: str) -> None:
@@ -248,6 +252,7 @@ def main(argv=None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     chosen = [c for c in CASES if args.cases is None or c.name in args.cases]
     run_memory = (MEMORY_CASE in args.cases) if args.cases else not args.quick
+    sweep_cases = [name for name in bench_sweep.CASES if (name in args.cases if args.cases else not args.quick)]
     seeds = list(range(1, repeats + 1))
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
@@ -294,6 +299,12 @@ def main(argv=None) -> int:
                   "engine": result}
         _log(f"{MEMORY_CASE}: peak {result['peak_mb']:.0f} MB")
 
+    sweeps = []
+    for name in sweep_cases:
+        _log(f"{name}: {bench_sweep.RUNS} tiny runs on {bench_sweep.WORKERS} workers")
+        sweeps.append(bench_sweep.measure(name.removeprefix("sweep-"), args.out.parent / name))
+        _log(f"{name}: overhead {sweeps[-1]['overhead']:.1%}")
+
     lines = [f"neuralpack bench: Mps/s = 10^6 particle-steps per second (median of {repeats}"
              f"{'; --quick: half the steps' if args.quick else ''}); "
              f"ratio = engine / reference (numpy + scipy cKDTree); MB = 10^6 bytes; "
@@ -311,6 +322,8 @@ def main(argv=None) -> int:
         lines.append(f"memory {MEMORY_CASE} (3D bro, n={MEMORY.n:,}, phi={MEMORY.phi}, {MEMORY.steps} steps): "
                      f"peak {memory['peak_mb']:.0f} MB (minus baseline {memory['peak_minus_baseline_mb']:.0f}), "
                      f"target < {MEMORY_TARGET_MB:.0f} MB: {'PASS' if memory['passed'] else 'FAIL'}")
+    if sweeps:
+        lines += bench_sweep.lines(sweeps)
     total_s = time.perf_counter() - started
     load_after = os.getloadavg()
     lines.append(f"total bench time {total_s:.0f} s; 1-min load average {load_before[0]:.1f} before, "
@@ -329,6 +342,7 @@ def main(argv=None) -> int:
         "rows": rows,
         "target": {"case": TARGET_CASE, "particle_steps_per_s": TARGET_RATE, "verdict": verdict},
         "memory": memory,
+        "sweeps": sweeps,
         "details": details,
         "table": lines,
     }

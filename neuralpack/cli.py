@@ -1,8 +1,10 @@
-"""The ``neuralpack`` command: simulate, sweep, sweep-status, experiment, report, demo, bench.
+"""The ``neuralpack`` command: simulate, train, sweep, sweep-status, experiment, report, demo, bench.
 
 Exit codes: 0 done, 1 some runs of a sweep failed (the others are done), 2 bad input
-(``error: <field>: <message>`` on stderr, nothing written), 130 interrupted (config.yaml and the
-last checkpoint are kept; ``resume=true`` continues, or for a sweep the same command again).
+(``error: <field>: <message>`` on stderr, nothing written), 3 training diverged (a loss or weight
+became NaN or infinite; config.yaml and the last checkpoint are kept), 130 interrupted
+(config.yaml and the last checkpoint are kept; ``resume=true`` continues, or for a sweep the same
+command again).
 """
 import argparse
 import contextlib
@@ -15,9 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from neuralpack import plots, store, sweep, tracking
+from neuralpack import cluster, plots, store, sweep, tracking
 from neuralpack.config import load_config, parse_overrides
-from physics_baseline import ConfigError, Run, SimulationConfig, simulate
+from neuralpack.train_config import TrainConfig, TrainingDiverged
+from physics_baseline import ConfigError, SimulationConfig, simulate
 from physics_baseline.config import as_choice, as_int
 
 RUN_OPTIONS = {"out": None, "overwrite": False, "resume": False, "tracking": "offline"}
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except sweep.RunsFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 
@@ -56,13 +62,24 @@ def _parser() -> argparse.ArgumentParser:
                     "tracking=offline|online|none.")
     simulate_parser.add_argument("items", nargs="*", metavar="key=value")
     simulate_parser.set_defaults(command=_simulate_command)
+    train_fields = ", ".join(field.name for field in dataclasses.fields(TrainConfig))
+    train_parser = commands.add_parser(
+        "train", help="train one encoder by particle-wise SGD on class manifolds",
+        description=f"Train one encoder by particle-wise SGD on class manifolds. Keys: {train_fields}; "
+                    "config=PATH (a YAML preset such as configs/train/anchor.yaml, read first), out=DIR, "
+                    "overwrite=true|false, resume=true|false, tracking=offline|online|none.")
+    train_parser.add_argument("items", nargs="*", metavar="key=value")
+    train_parser.set_defaults(command=_train_command)
     sweep_parser = commands.add_parser(
         "sweep", help="run every run of a sweep file once, then tabulate them",
         usage="neuralpack sweep [-h] SWEEP.yaml [key=value ...]",
         description="Run the runs of a sweep file (configs/sweeps/NAME.yaml) that are not done yet, then "
-                    "write OUT/runs.csv. Keys: workers=K (processes; default the CPU count, 1 runs "
-                    f"in this process), out=DIR, and the run fields ({fields}), which override the "
-                    "sweep's base (a swept field is then fixed to the given value).")
+                    "write OUT/runs.csv. Keys: executor=local|dask, workers=K (processes on this "
+                    "machine; default the CPU count, 1 runs in this process), retries=R (default 2), "
+                    "dask.cluster=local|slurm, dask.address=tcp://HOST:PORT, dask.slurm.KEY=VALUE "
+                    f"({', '.join(cluster.SLURM_KEYS)}), tracking=offline|online|none, out=DIR, and "
+                    f"the run fields ({fields}), which override the sweep's base (a swept field is "
+                    "then fixed to the given value). The sweep file may hold the same settings.")
     sweep_parser.add_argument("items", nargs="+", metavar="ARG", help="the sweep file, then key=value overrides")
     sweep_parser.set_defaults(command=_sweep_command)
     status_parser = commands.add_parser("sweep-status", help="count the done, unfinished and failed runs of a sweep")
@@ -88,6 +105,35 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _simulate_command(items: list[str]) -> int:
+    values = _preset_and_overrides(items)
+    options = _run_options(values)
+    config = SimulationConfig.from_dict(values)
+    out = options["out"] or Path("runs/simulate") / (
+        f"{config.dynamics}-d{config.d}-n{config.n}-{store.run_key(config.to_dict())}")
+    run = run_in_dir(config, out, overwrite=options["overwrite"], resume=options["resume"],
+                     tracking_mode=options["tracking"])
+    print(f"{config.dynamics} d={config.d} n={config.n} phi={config.phi:g}: {_outcome(run)}")
+    print(out)
+    return 0
+
+
+def _train_command(items: list[str]) -> int:
+    values = _preset_and_overrides(items)
+    options = _run_options(values)
+    config = TrainConfig.from_dict(values)
+    out = options["out"] or Path("runs/train") / (
+        f"{config.encoder}-{config.space}-d{config.d}-n{config.n_classes}-{store.run_key(config.to_dict())}")
+    run = run_in_dir(config, out, overwrite=options["overwrite"], resume=options["resume"],
+                     tracking_mode=options["tracking"])
+    print(f"{config.encoder} on the {config.space}, d={config.d} N={config.n_classes} phi={config.phi:g}: "
+          f"{_outcome(run)}")
+    print(out)
+    return 0
+
+
+def _preset_and_overrides(items: list[str]) -> dict:
+    """The values of a run command: the preset named by config=PATH (if any), then the other
+    key=value items on top."""
     preset, overrides = None, []
     for item in items:
         key, _, value = item.partition("=")
@@ -95,42 +141,36 @@ def _simulate_command(items: list[str]) -> int:
             preset = value
         else:
             overrides.append(item)
-    values = load_config(preset, overrides)
-    options = _run_options(values)
-    config = SimulationConfig.from_dict(values)
-    out = options["out"] or Path("runs/simulate") / (
-        f"{config.dynamics}-d{config.d}-n{config.n}-{store.run_key(config.to_dict())}")
-    run = run_in_dir(config, out, overwrite=options["overwrite"], resume=options["resume"],
-                     tracking_mode=options["tracking"])
+    return load_config(preset, overrides)
+
+
+def _outcome(run) -> str:
+    """How a particle or training run ended, for the terminal."""
     outcome = (f"absorbed at step {run.absorption_step}" if run.absorbed
                else f"still active at step {run.steps[-1]}, f_a = {run.final_active_fraction:.4g}")
-    print(f"{config.dynamics} d={config.d} n={config.n} phi={config.phi:g}: {outcome}, "
-          f"relaxation time {run.relaxation_time:g} steps, {run.wall_time:.1f} s")
-    print(out)
-    return 0
+    return f"{outcome}, relaxation time {run.relaxation_time:g} steps, {run.wall_time:.1f} s"
 
 
 def _sweep_command(items: list[str]) -> int:
-    overrides = parse_overrides(items[1:])
-    workers = as_int("workers", overrides.pop("workers", os.cpu_count() or 1), 1)
-    definition = sweep.load_sweep(items[0], overrides)
+    definition = sweep.load_sweep(items[0], parse_overrides(items[1:]))
+    execution = cluster.Execution.from_settings(definition)
+    tracking_mode = _tracking_mode(definition.get("tracking", "offline"))
     configs = sweep.expand(definition)
-    out = Path(definition["out"])
-    counts = dict.fromkeys((sweep.DONE, sweep.SKIPPED, sweep.FAILED), 0)
+    out, name = Path(definition["out"]), definition["name"]
+    tracked = tracking.enabled(tracking_mode)
+    print(f"sweep {name}: {len(configs)} runs into {out}, on {execution.describe()}", file=sys.stderr)
     report = None
     try:
-        with tqdm(total=len(configs), desc=definition["name"], unit="run", file=sys.stderr,
+        with tqdm(total=len(configs), desc=name, unit="run", file=sys.stderr,
                   dynamic_ncols=True) as bar, _ctrl_c_at_records() as interrupted:
-            def progress(outcome: sweep.Outcome) -> None:
-                counts[outcome.status] += 1
-                if outcome.status == sweep.FAILED:
-                    bar.write(f"failed: {outcome.spec.label}: {outcome.error} "
-                              f"(see {outcome.spec.run_dir / sweep.ERROR})", file=sys.stderr)
-                bar.set_postfix(counts, refresh=False)
-                bar.update()
+            def progress(state: sweep.Progress) -> None:
+                _show_sweep_progress(bar, state)
+                if tracked and state.outcome is not None and state.outcome.status == sweep.DONE:
+                    spec = state.outcome.spec
+                    tracking.log_stored_run(tracking_mode, out, spec.run_dir, spec.label, group=name)
 
-            report = sweep.run_sweep(configs, out, sweep.local_executor(workers), progress=progress,
-                                     stop=interrupted)
+            report = sweep.run_sweep(configs, out, execution.make_executor(), progress=progress,
+                                     stop=interrupted, retries=execution.retries)
     except KeyboardInterrupt:
         pass
     if report is None or report.interrupted:
@@ -138,9 +178,40 @@ def _sweep_command(items: list[str]) -> int:
               "again to continue (done runs are skipped, unfinished ones resume from their checkpoints)",
               file=sys.stderr)
         raise KeyboardInterrupt
-    print(f"sweep {definition['name']}: {report.count(sweep.DONE)} executed, {report.count(sweep.SKIPPED)} "
+    if tracked:
+        _log_sweep_table(tracking_mode, out, name, sweep.plan(configs, out))
+    print(f"sweep {name}: {report.count(sweep.DONE)} executed, {report.count(sweep.SKIPPED)} "
           f"skipped (already done), {report.count(sweep.FAILED)} failed; table {report.table}")
     return 1 if report.count(sweep.FAILED) else 0
+
+
+def _show_sweep_progress(bar: tqdm, state: sweep.Progress) -> None:
+    """Update the sweep's bar: it counts the runs executed here (a skipped run leaves its total),
+    so that its rate and ETA are theirs; a failed run is written above it."""
+    outcome, counts = state.outcome, state.counts
+    bar.set_postfix({"done": counts[sweep.DONE], "running": state.running, "failed": counts[sweep.FAILED],
+                     "remaining": state.remaining, "skipped": counts[sweep.SKIPPED]}, refresh=False)
+    if outcome is None:
+        bar.refresh()
+    elif outcome.status == sweep.SKIPPED:
+        bar.total -= 1
+    else:
+        bar.update()
+    if outcome is not None and outcome.status == sweep.FAILED:
+        bar.write(f"failed: {outcome.spec.label}: {outcome.error} (after {outcome.attempts} attempts; "
+                  f"see {outcome.spec.run_dir / sweep.ERROR})", file=sys.stderr)
+
+
+def _log_sweep_table(tracking_mode: str, out: Path, name: str, specs: list[sweep.RunSpec]) -> None:
+    """Log the sweep's table and its f_a(t) figure (OUT/active_fraction.png, the finished runs of
+    specs) to wandb, in the sweep's group; print how to upload offline runs."""
+    figure = out / store.PLOT
+    plots.plot_active_fraction([(spec.label, *store.read_series(spec.run_dir)[:2])
+                                for spec in specs if sweep.is_done(spec.run_dir)], figure)
+    tracking.log_table(tracking_mode, out, f"{name}-table", sweep.read_table(out), [figure], group=name)
+    if tracking_mode == "offline":
+        print(f"wandb: offline runs of group {name} in {out / store.TRACKING_DIR}; upload them with\n"
+              f"  {tracking.sync_command(out)}")
 
 
 def _experiment_command(items: list[str]) -> int:
@@ -227,10 +298,16 @@ def _tracking_mode(value) -> str:
     return as_choice("tracking", "none" if value is None else value, tracking.MODES)
 
 
-def run_in_dir(config: SimulationConfig, out: Path, *, overwrite: bool, resume: bool,
-               tracking_mode: str) -> Run:
-    """Simulate config in the run directory out: config.yaml first, then the run with a progress bar
-    and checkpoints, its files and f_a plot, and its tracking."""
+def run_in_dir(config: SimulationConfig | TrainConfig, out: Path, *, overwrite: bool, resume: bool,
+               tracking_mode: str):
+    """Simulate or train config in the run directory out: config.yaml first, then the run with a
+    progress bar and checkpoints, its files and f_a plot, and its tracking. Returns the
+    physics_baseline Run or the neuralpack.training TrainRun."""
+    if isinstance(config, TrainConfig):
+        from neuralpack import training    # torch and FAISS load only for training runs
+        command, execute, write = "train", training.train, training.write_run
+    else:
+        command, execute, write = "simulate", simulate, store.write_run
     values = config.to_dict()
     store.prepare_run_dir(out, values, overwrite=overwrite, resume=resume, may_change=RESUMABLE)
     checkpoint = out / store.CHECKPOINT
@@ -244,8 +321,8 @@ def run_in_dir(config: SimulationConfig, out: Path, *, overwrite: bool, resume: 
                 if interrupted():
                     raise KeyboardInterrupt
 
-            run = simulate(**values, checkpoint=checkpoint, resume=resume, progress=progress)
-        summary = store.write_run(out, run)
+            run = execute(**values, checkpoint=checkpoint, resume=resume, progress=progress)
+        summary = write(out, run)
         plots.plot_active_fraction([(out.name, run.steps, run.active_fraction)], out / store.PLOT)
         with tracking.Tracker(tracking_mode, out, values, name=out.name) as tracker:
             tracker.log_series(run.steps, run.active_fraction, run.loss)
@@ -255,7 +332,7 @@ def run_in_dir(config: SimulationConfig, out: Path, *, overwrite: bool, resume: 
         kept = (f"the checkpoint {checkpoint}" if checkpoint.exists()
                 else f"no checkpoint yet (one is written every {config.checkpoint_every} steps)")
         print(f"\ninterrupted: kept {out / store.CONFIG} and {kept}; continue with\n"
-              f"  neuralpack simulate config={out / store.CONFIG} out={out} resume=true", file=sys.stderr)
+              f"  neuralpack {command} config={out / store.CONFIG} out={out} resume=true", file=sys.stderr)
         raise
     return run
 

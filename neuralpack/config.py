@@ -9,6 +9,8 @@ import yaml
 
 from physics_baseline import ConfigError
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when PyYAML has it: 7x faster
+
 
 def load_config(preset_path: str | Path | None, overrides: list[str]) -> dict:
     """The preset's mapping (empty without a preset) updated by the ``key=value`` overrides."""
@@ -21,7 +23,7 @@ def read_preset(path: str | Path) -> dict:
     """A YAML file holding one mapping, its scalar values read as ``parse_value`` reads them."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=SAFE_LOADER)
     except OSError as error:
         raise ConfigError("config", f"cannot read preset {path}: {error.strerror}") from None
     except yaml.YAMLError as error:

@@ -8,12 +8,15 @@ from matplotlib.figure import Figure
 from neuralpack.store import atomic_write_bytes
 from physics_baseline.criticality import linear_size, scaled
 
+LEGEND_MAX = 12  # more curves than this are drawn without a legend
+
 
 def plot_active_fraction(runs: list[tuple[str, np.ndarray, np.ndarray]], path: str | Path) -> None:
     """f_a(t) of several runs on log-log axes, saved as path with suffix .png and as .pdf.
 
-    runs: (label, steps (records,), active_fraction (records,)). Step 0 and f_a = 0 (absorbed)
-    have no place on log axes: a curve ends at its last active record.
+    runs: (label, steps (records,), active_fraction (records,)); the labels make the legend when
+    there are at most LEGEND_MAX runs. Step 0 and f_a = 0 (absorbed) have no place on log axes: a
+    curve ends at its last active record.
     """
     figure = Figure(figsize=(6.0, 4.2), layout="constrained")
     axes = figure.subplots()
@@ -23,7 +26,8 @@ def plot_active_fraction(runs: list[tuple[str, np.ndarray, np.ndarray]], path: s
         axes.loglog(steps[shown], active_fraction[shown], label=label)
     axes.set_xlabel("step")
     axes.set_ylabel("active fraction $f_a$")
-    axes.legend(fontsize="small")
+    if len(runs) <= LEGEND_MAX:
+        axes.legend(fontsize="small")
     save_figure(figure, path)
 
 
@@ -77,6 +81,31 @@ def plot_phi_c_vs_dimension(points: dict[str, list[tuple[int, float, float]]],
     axes.set_xlabel("dimension d")
     axes.set_ylabel(r"$\phi_c$")
     axes.legend(fontsize="small")
+    save_figure(figure, path)
+
+
+def plot_activity_by_dimension(activity: dict[str, dict[str, dict]], path: str | Path) -> None:
+    """One column per dimension: f_inf (top) and the absorbed fraction (bottom) against phi, a
+    curve per model.
+
+    activity: model -> str(d) -> {"phi", "f", "df", "absorbed"} (lists over phi).
+    """
+    dimensions = sorted({d for per_d in activity.values() for d in per_d}, key=int)
+    figure = Figure(figsize=(3.6 * len(dimensions), 6.0), layout="constrained")
+    axes = figure.subplots(2, len(dimensions), squeeze=False)
+    for column, d in enumerate(dimensions):
+        for label, per_d in activity.items():
+            if d not in per_d:
+                continue
+            cell = per_d[d]
+            axes[0, column].errorbar(cell["phi"], cell["f"], yerr=cell["df"], fmt="o-", ms=3, capsize=2,
+                                     label=label)
+            axes[1, column].plot(cell["phi"], cell["absorbed"], "o-", ms=3, label=label)
+        axes[0, column].set_title(f"d = {d}", fontsize="small")
+        axes[0, column].set_ylabel(r"$f_\infty$")
+        axes[1, column].set_ylabel("fraction absorbed")
+        axes[1, column].set_xlabel(r"$\phi$")
+    axes[0, 0].legend(fontsize="x-small")
     save_figure(figure, path)
 
 

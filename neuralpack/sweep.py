@@ -1,4 +1,4 @@
-"""Sweeps: many particle runs from one YAML file, each run stored once, executed locally, tabulated.
+"""Sweeps: many particle runs from one YAML file, each run stored once, executed anywhere, tabulated.
 
 A sweep file (``configs/sweeps/NAME.yaml``) holds::
 
@@ -11,6 +11,8 @@ A sweep file (``configs/sweeps/NAME.yaml``) holds::
       d: [2, 3]             # a list inside a row is one more product axis for that row
       phi: [[0.82, 0.84], [0.60, 0.62]]
     out: runs/sweeps/NAME   # optional; this default, relative to the working directory
+    executor: local         # optional settings of how and where the runs execute (SETTINGS:
+    retries: 2              # executor, workers, retries, tracking, dask; ``neuralpack.cluster``)
 
 A field is set in one of base, grid and zip. The runs come in product order: the zip rows
 outermost, then the grid fields in file order, then a row's own lists (the last varies fastest).
@@ -24,30 +26,39 @@ Layout of the output directory OUT::
 
 A run is keyed by the hash of its whole validated config, so a run shared by two sweeps writing
 into the same OUT is stored and executed once; changing any field (steps included) is a new run.
+A run that fails is attempted again (``retries``), each attempt continuing from its checkpoint.
 """
 import contextlib
+import copy
 import csv
 import dataclasses
+import functools
 import io
 import itertools
 import json
+import math
 import multiprocessing
 import os
+import queue
 import signal
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import numba
 import numpy as np
 
 from neuralpack import store
+from neuralpack.train_config import TrainConfig
 from neuralpack.config import read_preset
 from physics_baseline import ConfigError, SimulationConfig, simulate
 from physics_baseline.criticality import is_steady, steady_state_activity
 
-SWEEP_KEYS = ("name", "base", "grid", "zip", "out")
+SETTINGS = ("executor", "workers", "retries", "tracking", "dask")  # how the runs execute, not what they are
+SWEEP_KEYS = ("name", "base", "grid", "zip", "out", *SETTINGS)
+TICK_S = 0.5  # executors report the number of running runs at least this often (seconds)
 RUNS, TABLE, ERROR = "runs", "runs.csv", "error.txt"
 DONE, SKIPPED, FAILED, UNFINISHED = "done", "skipped", "failed", "unfinished"
 FIELDS = tuple(field.name for field in dataclasses.fields(SimulationConfig))
@@ -69,10 +80,24 @@ class RunSpec:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """What became of a run: status DONE, SKIPPED (already done) or FAILED, with a one-line error."""
+    """What became of a run: status DONE, SKIPPED (already done) or FAILED, with a one-line error;
+    the attempts made and the seconds they took in the worker (0 for a run skipped here)."""
     spec: RunSpec
     status: str
     error: str | None = None
+    attempts: int = 1
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Where a sweep stands, as handed to run_sweep's progress callback: the outcome just recorded
+    (None when only the number of running runs changed), the outcomes so far by status (DONE,
+    SKIPPED, FAILED), the runs executing now, and the runs not started yet."""
+    outcome: Outcome | None
+    counts: dict[str, int]
+    running: int
+    remaining: int
 
 
 @dataclasses.dataclass
@@ -95,34 +120,53 @@ class SweepReport:
                              f"(see {first.spec.run_dir / ERROR})")
 
 
-# Executor: called as executor(run_one, specs), it runs run_one on every spec and yields
-# (spec, future) pairs as the runs finish, in any order; future.result() returns the Outcome or
-# raises what went wrong on the way. It is a generator: closing it cancels the runs not started.
-Executor = Callable[[Callable[[RunSpec], Outcome], Sequence[RunSpec]], Iterator[tuple[RunSpec, Future]]]
+# Executor: called as executor(fn, specs), it runs fn (a picklable RunSpec -> Outcome function)
+# on every spec and yields a (spec, future) pair as each run finishes, in any order:
+# future.result() returns the Outcome or raises what went wrong on the way (a lost worker). While
+# runs are in progress it also yields, at least every TICK_S seconds, the number of runs executing
+# now (an int). It is a generator: closing it cancels the runs not started.
+Executor = Callable[[Callable[[RunSpec], Outcome], Sequence[RunSpec]],
+                    Iterator[tuple[RunSpec, Future] | int]]
 
 
 def load_sweep(path: str | Path, overrides: dict | None = None) -> dict:
-    """The sweep in the YAML file at path, with overrides: ``out`` replaces its output directory and
-    a SimulationConfig field goes into base (a grid field is then fixed to that one value; a zipped
-    field cannot be overridden). Returns name, base, grid, zip and out; the runs are not yet checked.
+    """The sweep in the YAML file at path, with overrides: ``out`` replaces its output directory, a
+    setting (SETTINGS; dotted for a nested one, ``dask.slurm.jobs``) replaces the file's, and a
+    SimulationConfig field goes into base (a grid field is then fixed to that one value; a zipped
+    field cannot be overridden). Returns name, base, grid, zip, out and the settings given; neither
+    the runs nor the settings are checked yet.
     """
     path = Path(path)
     sweep = read_preset(path)
     base, grid, zipped = _sections(sweep)
+    settings = {key: copy.deepcopy(sweep[key]) for key in SETTINGS if key in sweep}
     overrides = dict(overrides or {})
     name = str(sweep.get("name") or path.stem)
     out = overrides.pop("out", None) or sweep.get("out") or Path("runs/sweeps") / name
     for field, value in overrides.items():
-        if field in zipped:
+        if field.partition(".")[0] in SETTINGS:
+            _set_nested(settings, field.split("."), value)
+        elif field in zipped:
             raise ConfigError(field, f"is zipped in {path} (with {', '.join(sorted(zipped))}); "
                                      "change it in the sweep file")
-        grid.pop(field, None)
-        base[field] = value
-    return {"name": name, "base": base, "grid": grid, "zip": zipped, "out": str(out)}
+        else:
+            grid.pop(field, None)
+            base[field] = value
+    return {"name": name, "base": base, "grid": grid, "zip": zipped, "out": str(out), **settings}
+
+
+def _set_nested(mapping: dict, path: list[str], value) -> None:
+    """mapping[path[0]][path[1]]... = value, making the mappings on the way."""
+    for depth, key in enumerate(path[:-1]):
+        mapping = mapping.setdefault(key, {})
+        if not isinstance(mapping, dict):
+            raise ConfigError(".".join(path[:depth + 1]), f"is {mapping!r}, not a mapping of settings")
+    mapping[path[-1]] = value
 
 
 def expand(sweep: dict) -> list[dict]:
-    """The runs of a sweep (a mapping with base, grid and zip) as validated SimulationConfig dicts,
+    """The runs of a sweep (a mapping with base, grid and zip) as validated config dicts
+    (``config_class``: particle or training runs),
     in product order; runs that are equal after validation appear once.
 
     Raises ConfigError before anything runs: for a malformed sweep, naming the key; for a bad run,
@@ -133,13 +177,19 @@ def expand(sweep: dict) -> list[dict]:
     runs = {}
     for index, values in enumerate(_products(base, grid, zipped)):
         try:
-            config = SimulationConfig.from_dict(values).to_dict()
+            config = config_class(values).from_dict(values).to_dict()
         except ConfigError as error:
             label = ", ".join(f"{field}={values[field]}" for field in swept)
             message = str(error).removeprefix(f"{error.field}: ")
             raise ConfigError(error.field, f"sweep run {index} ({label}): {message}") from None
         runs.setdefault(store.run_key(config), config)
     return list(runs.values())
+
+
+def config_class(values: dict) -> type:
+    """The config of a run: TrainConfig (a training run of neuralpack.training) when it names an
+    encoder, else SimulationConfig (a particle run)."""
+    return TrainConfig if "encoder" in values else SimulationConfig
 
 
 def _sections(sweep: dict) -> tuple[dict, dict, dict]:
@@ -180,11 +230,12 @@ def _products(base: dict, grid: dict, zipped: dict) -> Iterator[dict]:
 
 def plan(configs: Sequence[dict], out_dir: str | Path) -> list[RunSpec]:
     """The RunSpec of each validated config under out_dir/runs/, labelled by the fields that vary."""
-    varying = [field for field in FIELDS if len({repr(config.get(field)) for config in configs}) > 1]
+    fields = dict.fromkeys(field for config in configs for field in config)
+    varying = [field for field in fields if len({repr(config.get(field)) for config in configs}) > 1]
     specs = []
     for config in configs:
         key = store.run_key(config)
-        label = ", ".join(f"{field}={config[field]}" for field in varying) or key
+        label = ", ".join(f"{field}={config[field]}" for field in varying if field in config) or key
         specs.append(RunSpec(key, config, Path(out_dir) / RUNS / key, label))
     return specs
 
@@ -202,11 +253,27 @@ def run_one(spec: RunSpec) -> Outcome:
         store.prepare_run_dir(spec.run_dir, spec.config, overwrite=False, resume=True)
         (spec.run_dir / ERROR).unlink(missing_ok=True)
         store.write_config(spec.run_dir, spec.config)
-        run = simulate(**spec.config, checkpoint=spec.run_dir / store.CHECKPOINT, resume=True)
-        store.write_run(spec.run_dir, run)
+        if config_class(spec.config) is TrainConfig:
+            from neuralpack import training     # torch and FAISS load only where a run trains
+            execute, write = training.train, training.write_run
+        else:
+            execute, write = simulate, store.write_run
+        write(spec.run_dir, execute(**spec.config, checkpoint=spec.run_dir / store.CHECKPOINT, resume=True))
     except Exception as error:
         return failed(spec, error)
     return Outcome(spec, DONE)
+
+
+def run_attempts(spec: RunSpec, retries: int = 0) -> Outcome:
+    """``run_one`` up to 1 + retries times, until an attempt does not fail. Returns the last
+    attempt's Outcome with the attempts made and their seconds; each attempt continues from the
+    checkpoint of the one before."""
+    began = time.perf_counter()
+    for attempt in range(1, retries + 2):
+        outcome = run_one(spec)
+        if outcome.status != FAILED:
+            break
+    return dataclasses.replace(outcome, attempts=attempt, seconds=time.perf_counter() - began)
 
 
 def failed(spec: RunSpec, error: BaseException) -> Outcome:
@@ -216,9 +283,10 @@ def failed(spec: RunSpec, error: BaseException) -> Outcome:
     return Outcome(spec, FAILED, f"{type(error).__name__}: {error}")
 
 
-def inline(fn: Callable[[RunSpec], Outcome], specs: Sequence[RunSpec]) -> Iterator[tuple[RunSpec, Future]]:
+def inline(fn: Callable[[RunSpec], Outcome], specs: Sequence[RunSpec]) -> Iterator[tuple[RunSpec, Future] | int]:
     """The Executor that runs every spec in this process, one after another (tests, debugging)."""
     for spec in specs:
+        yield 1
         future = Future()
         try:
             future.set_result(fn(spec))
@@ -236,21 +304,52 @@ def process_pool(workers: int) -> Executor:
         if not specs:
             return
         count = min(workers, len(specs))
-        threads = max(1, min(numba.config.NUMBA_NUM_THREADS, (os.cpu_count() or 1) // count))
+        task = functools.partial(with_threads, share_of_cpus(count), fn)
         pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(threads,))
+                                   initializer=ignore_ctrl_c)
         try:
-            futures = {pool.submit(fn, spec): spec for spec in specs}
-            for future in as_completed(futures):
-                yield futures[future], future
+            futures = {pool.submit(task, spec): spec for spec in specs}
+            yield from as_finished(futures, lambda pending: min(count, sum(f.running() for f in pending)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return execute
 
 
-def _start_worker(threads: int) -> None:
+def ignore_ctrl_c() -> None:
+    """Let Ctrl-C in the terminal reach the sweep's own process only, not its workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    numba.set_num_threads(threads)
+
+
+def share_of_cpus(workers: int) -> int:
+    """The numba threads of each of workers processes sharing this machine's CPUs (at least 1)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def with_threads(threads: int, fn: Callable[[RunSpec], Outcome], spec: RunSpec) -> Outcome:
+    """fn(spec) with numba using at most threads threads in the calling thread (numba's setting is
+    per thread, so a worker that runs tasks in a thread pool is covered too)."""
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    return fn(spec)
+
+
+def as_finished(futures: dict, running: Callable) -> Iterator[tuple[RunSpec, Future] | int]:
+    """The Executor's stream for futures (future -> spec; any futures with ``add_done_callback``):
+    each finished (spec, future) pair, and running(pending), the number of the pending futures
+    executing now, at least every TICK_S seconds."""
+    finished = queue.SimpleQueue()
+    for future in futures:
+        future.add_done_callback(finished.put)
+    pending, reported = set(futures), -math.inf
+    while pending:
+        try:
+            future = finished.get(timeout=TICK_S)
+            pending.remove(future)
+            yield futures[future], future
+        except queue.Empty:
+            pass
+        if pending and time.monotonic() - reported >= TICK_S:
+            yield running(pending)
+            reported = time.monotonic()
 
 
 def local_executor(workers: int | None = None) -> Executor:
@@ -260,36 +359,48 @@ def local_executor(workers: int | None = None) -> Executor:
 
 
 def run_sweep(configs: Sequence[dict], out_dir: str | Path, executor: Executor | None = None,
-              progress: Callable[[Outcome], None] | None = None,
-              stop: Callable[[], bool] | None = None) -> SweepReport:
+              progress: Callable[[Progress], None] | None = None,
+              stop: Callable[[], bool] | None = None, retries: int = 0) -> SweepReport:
     """Execute the validated configs (``expand``) under out_dir, skipping the runs already done, then
     write the table (``aggregate``).
 
-    executor: an Executor (default ``local_executor()``). progress: called with each Outcome as it
-    comes, the skipped runs first. stop: asked after each outcome; True ends the sweep early (the
-    executor is closed) and the report says interrupted. A failed run never stops the others.
+    executor: an Executor (default ``local_executor()``). progress: called with a Progress for each
+    Outcome as it comes (the skipped runs first) and whenever the executor reports its running
+    runs. stop: asked after each of these; True ends the sweep early (the executor is closed) and
+    the report says interrupted. retries: a failed run is attempted up to this many more times in
+    its worker (``run_attempts``); a failed run never stops the others.
     """
     out_dir = Path(out_dir)
-    outcomes = []
-
-    def record(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
-
+    outcomes, counts, running = [], dict.fromkeys((DONE, SKIPPED, FAILED), 0), 0
     specs, pending = plan(configs, out_dir), []
+
+    def report(outcome: Outcome | None) -> None:
+        if outcome is not None:
+            outcomes.append(outcome)
+            counts[outcome.status] += 1
+        if progress is not None:
+            left = len(specs) - len(outcomes)
+            progress(Progress(outcome, dict(counts), min(running, left), left - min(running, left)))
+
     for spec in specs:
         if is_done(spec.run_dir):
-            record(Outcome(spec, SKIPPED))
+            report(Outcome(spec, SKIPPED))
         else:
             pending.append(spec)
-    with contextlib.closing((executor or local_executor())(run_one, pending)) as results:
-        for spec, future in results:
-            try:
-                outcome = future.result()
-            except Exception as error:  # the worker itself failed (killed, out of memory)
-                outcome = failed(spec, error)
-            record(outcome)
+    task = functools.partial(run_attempts, retries=retries)
+    with contextlib.closing((executor or local_executor())(task, pending)) as results:
+        for item in results:
+            if isinstance(item, int):
+                running = item
+                report(None)
+            else:
+                spec, future = item
+                try:
+                    outcome = future.result()
+                except Exception as error:  # the worker itself failed (killed, out of memory)
+                    outcome = failed(spec, error)
+                running = max(0, running - 1)
+                report(outcome)
             if stop is not None and stop():
                 break
     aggregate(out_dir)

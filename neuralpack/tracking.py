@@ -1,38 +1,58 @@
 """Experiment tracking with wandb: offline by default, online or none on request.
 
 wandb is imported only when a run is tracked, and nothing is tracked in mode "none" or when the
-environment sets ``WANDB_MODE=disabled`` (as the test suite does).
+environment sets ``WANDB_MODE=disabled`` (as the test suite does). A sweep is one wandb group:
+one wandb run per run of the sweep (``log_stored_run``) and one holding its table and figures
+(``log_table``), all written under the sweep's directory.
 """
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from neuralpack import store
+from neuralpack.config import read_preset
+
 MODES = ("offline", "online", "none")
 MAX_POINTS = 2000  # series longer than this are logged at evenly spaced records
+
+
+def enabled(mode: str) -> bool:
+    """Whether a Tracker in mode logs anything."""
+    return mode != "none" and os.environ.get("WANDB_MODE") != "disabled"
+
+
+def sync_command(directory: str | Path) -> str:
+    """The command that uploads the offline wandb runs written under directory."""
+    return f"wandb sync {Path(directory) / 'wandb' / 'offline-run-*'}"
 
 
 class Tracker:
     """A context manager holding one wandb run; its methods do nothing when tracking is off.
 
-    mode: "offline" (written under run_dir/wandb, synced later with ``wandb sync``), "online" or
-    "none". config: the run's config, stored with the wandb run. name: its display name.
+    mode: "offline" (written under run_dir/wandb, synced later with ``sync_command``), "online" or
+    "none". config: the run's config, stored with the wandb run. name: its display name. group and
+    job_type: wandb's grouping of runs (a sweep's name; "run" or "table").
     """
 
     def __init__(self, mode: str = "offline", run_dir: str | Path | None = None,
-                 config: dict | None = None, name: str | None = None):
+                 config: dict | None = None, name: str | None = None, group: str | None = None,
+                 job_type: str | None = None):
         self.mode = mode
         self.run_dir = run_dir
         self.config = config
         self.name = name
+        self.group = group
+        self.job_type = job_type
         self._run = None
 
     def __enter__(self) -> "Tracker":
-        if self.mode != "none" and os.environ.get("WANDB_MODE") != "disabled":
+        if enabled(self.mode):
             import wandb
             self._run = wandb.init(
                 project="neuralpack", mode=self.mode, dir=self.run_dir, config=self.config,
-                name=self.name, reinit="create_new",
+                name=self.name, group=self.group, job_type=self.job_type, reinit="create_new",
                 settings=wandb.Settings(silent=True, console="off", x_disable_stats=True))
         return self
 
@@ -61,3 +81,33 @@ class Tracker:
         if self._run is not None:
             import wandb
             self._run.log({name: wandb.Image(str(path))})
+
+    def log_table(self, name: str, rows: list[dict]) -> None:
+        """Log rows (one mapping per row; the columns are all their keys, in order of appearance)
+        as a wandb Table under name."""
+        if self._run is not None:
+            import wandb
+            columns = list(dict.fromkeys(column for row in rows for column in row))
+            self._run.log({name: wandb.Table(columns=columns, data=[[row.get(c) for c in columns] for row in rows])})
+
+
+def log_stored_run(mode: str, directory: str | Path, run_dir: Path, name: str, group: str) -> None:
+    """One wandb run in group, written under directory, for the finished run stored in run_dir
+    (``neuralpack.store``): its config, its series and its summary."""
+    if not enabled(mode):
+        return
+    steps, active_fraction, loss = store.read_series(run_dir)
+    with Tracker(mode, directory, read_preset(run_dir / store.CONFIG), name=name, group=group,
+                 job_type="run") as tracker:
+        tracker.log_series(steps, active_fraction, loss)
+        tracker.log_summary(json.loads((run_dir / store.SUMMARY).read_text()))
+
+
+def log_table(mode: str, directory: str | Path, name: str, rows: list[dict], images: list[Path],
+              group: str) -> None:
+    """One wandb run in group, written under directory, holding rows as the table "runs" and the
+    PNG images, each under its file's stem."""
+    with Tracker(mode, directory, {"runs": len(rows)}, name=name, group=group, job_type="table") as tracker:
+        tracker.log_table("runs", rows)
+        for image in images:
+            tracker.log_image(image.stem, image)

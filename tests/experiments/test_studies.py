@@ -109,3 +109,18 @@ def test_equivalence_quick_profile_supports_the_papers_claim(tmp_path, capsys):
     for a, (value_a, error_a) in enumerate(limits):
         for value_b, error_b in limits[a + 1:]:
             assert abs(value_a - value_b) < 3 * np.hypot(error_a, error_b)
+
+
+@pytest.mark.slow
+def test_neural_vs_particle_study_reports_every_model_and_the_anchor_agrees(tmp_path, capsys):
+    out = tmp_path / "neural"
+    assert main(["experiment", "tiny_neural", f"out={out}", "workers=1"]) == 0
+    payload = json.loads((out / "report" / "report.json").read_text())
+    models = ["particle", "embedding table", "random features D/N=1"]
+    assert list(payload["phi_c"]) == models
+    for model in models:
+        assert set(payload["activity"][model]) == {"2", "3"}
+    # the embedding table is the particle run (the anchor test), so every cell agrees exactly
+    assert payload["activity"]["embedding table"] == payload["activity"]["particle"]
+    assert payload["structure"]["embedding table"] == payload["structure"]["particle"]
+    assert (out / "report" / "active_fraction_vs_phi.png").stat().st_size > 0

@@ -1,5 +1,7 @@
 import csv
 import json
+import sys
+import types
 from concurrent.futures import Future
 
 import numpy as np
@@ -207,10 +209,20 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_uninterrupted_sta
     assert (run_dirs[0] / "series.csv").read_bytes() == (run_dirs[1] / "series.csv").read_bytes()
 
 
-def test_stop_ends_the_sweep_after_the_current_run(tmp_path):
-    report = sweep.run_sweep(sweep.expand(SWEEP), tmp_path, sweep.inline, stop=lambda: True)
+def test_stop_ends_the_sweep_when_asked_and_progress_counts_the_runs(tmp_path):
+    seen = []
+    report = sweep.run_sweep(sweep.expand(SWEEP), tmp_path, sweep.inline, progress=seen.append,
+                             stop=lambda: seen[-1].outcome is not None)
     assert report.interrupted and [o.status for o in report.outcomes] == ["done"]
     assert len(read_table(tmp_path)) == 1
+    assert [(p.outcome, p.running, p.remaining) for p in seen[:1]] == [(None, 1, 5)]
+    assert seen[1].outcome.status == "done" and seen[1].counts == {"done": 1, "skipped": 0, "failed": 0}
+    assert (seen[1].running, seen[1].remaining) == (0, 5)
+
+    seen.clear()
+    report = sweep.run_sweep(sweep.expand(SWEEP), tmp_path, sweep.inline, progress=seen.append)
+    assert [p.outcome.status for p in seen if p.outcome] == ["skipped"] + ["done"] * 5
+    assert seen[-1].counts == {"done": 5, "skipped": 1, "failed": 0} and seen[-1].remaining == 0
 
 
 def test_an_executor_failure_marks_its_runs_failed_with_an_error_file(tmp_path):
@@ -231,3 +243,60 @@ def test_two_worker_processes_give_the_table_of_one(sweep_file, tmp_path, capsys
         code, last = run_cli(capsys, "sweep", str(sweep_file), f"out={tmp_path}/w{workers}", f"workers={workers}")
         assert code == 0 and last.startswith("sweep tiny: 6 executed")
     assert without_wall_clock(read_table(tmp_path / "w1")) == without_wall_clock(read_table(tmp_path / "w2"))
+
+
+class FakeWandbRun:
+    def __init__(self, kwargs):
+        self.kwargs, self.logged, self.summary = kwargs, [], {}
+
+    def log(self, data, step=None):
+        self.logged.append((step, data))
+
+    def finish(self, exit_code=None):
+        self.exit_code = exit_code
+
+
+def test_a_tracked_sweep_is_one_wandb_group_of_its_runs_and_its_table(sweep_file, tmp_path, capsys, monkeypatch):
+    started = []
+
+    def init(**kwargs):
+        started.append(FakeWandbRun(kwargs))
+        return started[-1]
+
+    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(
+        init=init, Settings=lambda **kwargs: kwargs, Image=lambda path: ("image", path),
+        Table=lambda columns, data: ("table", columns, data)))
+    monkeypatch.delenv("WANDB_MODE")
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(sweep_file), f"out={out}", "workers=1", "tracking=offline"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("sweep tiny: 6 executed") and lines[-2] == f"  wandb sync {out}/wandb/offline-run-*"
+    assert [(run.kwargs["group"], run.kwargs["job_type"], run.kwargs["dir"]) for run in started] == (
+        [("tiny", "run", out)] * 6 + [("tiny", "table", out)])
+    specs = sweep.plan(sweep.expand(SWEEP), out)
+    assert sorted(run.kwargs["name"] for run in started[:6]) == sorted(spec.label for spec in specs)
+    for run in started[:6]:
+        spec = next(spec for spec in specs if spec.label == run.kwargs["name"])
+        assert run.kwargs["config"] == spec.config and run.exit_code == 0
+        assert run.summary == json.loads((spec.run_dir / "summary.json").read_text())
+        steps, active_fraction, _ = sweep.load_series(out, spec.key)
+        assert [step for step, _ in run.logged] == steps.tolist()
+        assert [data["active_fraction"] for _, data in run.logged] == active_fraction.tolist()
+    (_, table), (_, figure) = started[-1].logged
+    assert table["runs"][0] == "table" and len(table["runs"][2]) == 6 and "f_inf" in table["runs"][1]
+    assert figure["active_fraction"] == ("image", str(out / "active_fraction.png"))
+
+    started.clear()
+    assert cli.main(["sweep", str(sweep_file), f"out={out}", "workers=1", "tracking=offline"]) == 0
+    assert [run.kwargs["job_type"] for run in started] == ["table"]
+
+
+def test_offline_wandb_writes_one_run_per_run_and_one_for_the_table(tmp_path, capsys, monkeypatch):
+    for variable in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(variable, str(tmp_path / "wandb-home"))
+    monkeypatch.delenv("WANDB_MODE")
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump({**SWEEP, "grid": {"phi": [0.3, 0.5]}, "tracking": "offline"}))
+    assert cli.main(["sweep", str(path), f"out={tmp_path / 'out'}", "workers=1"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2].startswith("  wandb sync ")
+    assert len(list((tmp_path / "out" / "wandb").glob("offline-run-*"))) == 3
