@@ -6,16 +6,19 @@ Two geometries (neuralpack.space):
 - sphere: caps of angular radii theta_i on S^(d-1) overlap when the angle between their centres is
   below theta_i + theta_j (strict).
 
-FAISS finds, in float32, a superset of the overlapping pairs (an exhaustive range search, with a
-margin that covers every float32 rounding); the exact float64 test of neuralpack.space then
-decides each candidate. On the torus, slabs along a few axes first leave out the pairs of cells
-too far apart to overlap, where the box is wide enough for that. Memory is linear in N plus the
-pairs found. ``dense_torus_overlaps`` and ``dense_sphere_overlaps`` are the O(N^2) torch twins that
-tests compare against. Every search returns the pairs i < j as an (m, 2) int64 array sorted by
-(i, j).
+FAISS finds, in float32, a superset of the overlapping pairs (range searches with a margin that
+covers every float32 rounding); the exact float64 test of neuralpack.space then decides each
+candidate. FAISS has no periodic metric. In a torus at least three reaches (2 max R) wide, a grid
+of cells at least a reach wide sorts the centres, and each cell is searched in its own window,
+where plain coordinates relative to the cell give the minimum-image distance of every pair that
+can overlap (``_window_pairs``); a small box puts every coordinate on a circle instead
+(``_circle_embedding``) and searches exhaustively. Memory is linear in N plus the pairs found.
+``dense_torus_overlaps`` and ``dense_sphere_overlaps`` are the O(N^2) torch twins that tests
+compare against. Every search returns the pairs i < j as an (m, 2) int64 array sorted by (i, j).
 """
-import itertools
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 # physics_baseline first: it shortens OpenMP's busy wait (GOMP_SPINCOUNT), which an OpenMP runtime
 # reads once, when it loads (here with torch or faiss, unless something loaded one before). With
@@ -23,32 +26,35 @@ import math
 from physics_baseline import ConfigError  # noqa: I001
 
 import faiss
+import numba
 import numpy as np
 import torch
 
-from physics_baseline.box import wrap
 from physics_baseline.config import as_float, as_int
 from neuralpack.space import Sphere, Torus
 
-# Query rows per FAISS range search at most. Blocks are searched against themselves and the rows
-# after them only, so every pair is computed once outside the diagonal blocks.
+# Exhaustive searches (the sphere, boxes under three reaches): query rows per FAISS range search at
+# most. Blocks are searched against themselves and the rows after them only, so every pair is
+# computed once outside the diagonal blocks.
 QUERY_BLOCK = 8192
-# At most MAX_RESULTS candidates per search (fewer rows per block where the index is large), and
-# the exact test gathers at most FILTER_VALUES coordinates at a time: memory stays bounded when
-# nearly every pair is a candidate.
+# At most MAX_RESULTS candidates per search (fewer query rows where the index is large), and the
+# exact test gathers at most FILTER_VALUES coordinates at a time: memory stays bounded when nearly
+# every pair is a candidate.
 MAX_RESULTS = 2 ** 25
 FILTER_VALUES = 2 ** 23
 
-# Torus cells: slabs of width at least (2 max R) / CELLS_PER_REACH along the first k axes, with k
-# as large as leaves CELL_ROWS centres per cell on average (FAISS calls on fewer rows cost more
-# than the distances they save).
-CELLS_PER_REACH = 4
-CELL_ROWS = 256
+# Window search: cells of about CELL_ROWS centres (at least 3 and at most L / reach per side), used
+# where the grid has at most CELLS_PER_CENTRE cells per centre; the cells are searched in batches
+# of about BATCH_ROWS centres, one batch per thread at a time.
+CELL_ROWS = 64
+CELLS_PER_CENTRE = 1.0
+BATCH_ROWS = 2048
 
-# Relative widening of the FAISS search radius (the float32 margins below add their own terms).
+# Relative widening of the search radius (the float32 margins below add their own terms).
 RELATIVE_MARGIN = 1e-4
 
 _EPS32 = float(np.finfo(np.float32).eps)
+_EPS64 = float(np.finfo(np.float64).eps)
 
 
 def torus_overlaps(centres, radii, side: float) -> np.ndarray:
@@ -57,15 +63,11 @@ def torus_overlaps(centres, radii, side: float) -> np.ndarray:
     centres: (N, d) float64 positions (any real values; [0, side)^d in practice); radii: (N,);
     side: box side; all in diameters. NumPy arrays or torch tensors.
 
-    FAISS has no periodic metric, so each coordinate is put on a circle of circumference L,
-    x -> (L / 2 pi) (cos 2 pi x / L, sin 2 pi x / L): the chord between two such points,
-    (L / pi) |sin(pi dx / L)|, is at most the periodic |dx|, so the Euclidean distance of the
-    embedded points in 2d dimensions is a lower bound of the minimum-image distance, and a range
-    search of radius 2 max R on them returns every overlapping pair.
-
-    The search is exhaustive within cells and their partner cells (``_cell_groups``): in high d,
-    where slabs thinner than 2 max R prune little, it computes a good fraction of all N^2 / 2
-    distances (N = 10^5, d = 8, phi = 0.07: about 6 s on 2 cores).
+    With reach = 2 max R and a box at least 3 reaches wide (and not too sparse for a grid), FAISS
+    searches each cell of a grid against the centres within reach of that cell's centres' bounding
+    box (``_window_pairs``): N = 10^5, d = 8, phi = 0.07 computes about 3 10^8 distances instead of
+    N^2 / 2. A smaller box is searched exhaustively on the circle embedding
+    (``_circle_embedding``).
     """
     x, r = _validated(centres, radii, "radii", math.inf)
     side = as_float("side", side, 0.0)
@@ -73,21 +75,16 @@ def torus_overlaps(centres, radii, side: float) -> np.ndarray:
     reach = 2 * float(r.max()) if n else 0.0
     if n < 2 or reach == 0:
         return _pairs(np.empty(0, np.int64), np.empty(0, np.int64))
-    scale = side / (2 * math.pi)
-    phase = x * (2 * math.pi / side)
-    embedded = np.concatenate([np.cos(phase), np.sin(phase)], axis=1) * scale
-    # Rounding the embedded coordinates to float32 moves a chord by at most sqrt(2d) eps32 scale;
-    # FAISS's |x|^2 + |y|^2 - 2 x.y in float32 errs by at most about (2d + 2) eps32 |x|^2, where
-    # |x|^2 = d scale^2 for every point. Both margins are taken twice over.
-    search = reach * (1 + RELATIVE_MARGIN) + 2 * math.sqrt(2 * d) * _EPS32 * scale
-    threshold = search ** 2 + 4 * (2 * d + 2) * _EPS32 * d * scale ** 2
     torus, xt, rt = Torus(d, side), torch.from_numpy(x), torch.from_numpy(r)
 
     def overlapping(i, j):
         return _torus_overlap(torus, xt[i], xt[j], rt[i] + rt[j])
 
-    return _range_pairs(embedded, _cell_groups(x, side, reach), lambda: faiss.IndexFlatL2(2 * d),
-                        threshold, overlapping)
+    cells = _cells_per_side(n, d, side, reach)
+    if cells:
+        return _window_pairs(x, side, reach, cells, overlapping)
+    embedded, threshold = _circle_embedding(x, side, reach)
+    return _range_pairs(embedded, lambda: faiss.IndexFlatL2(2 * d), threshold, overlapping)
 
 
 def sphere_overlaps(centres, angles) -> np.ndarray:
@@ -113,8 +110,7 @@ def sphere_overlaps(centres, angles) -> np.ndarray:
     def overlapping(i, j):
         return _sphere_overlap(xt[i], xt[j], theta_t[i] + theta_t[j])
 
-    return _range_pairs(directions, [(np.arange(n), np.empty(0, np.int64))], lambda: faiss.IndexFlatIP(d),
-                        threshold, overlapping)
+    return _range_pairs(directions, lambda: faiss.IndexFlatIP(d), threshold, overlapping)
 
 
 def dense_torus_overlaps(centres, radii, side: float) -> np.ndarray:
@@ -167,91 +163,342 @@ def _sphere_overlap(a: torch.Tensor, b: torch.Tensor, reach: torch.Tensor) -> to
     return Sphere.angle(a, b) < reach
 
 
-def _cell_groups(x: np.ndarray, side: float, reach: float):
-    """Groups (rows, partners) of row indices that together hold every pair of centres closer
-    than reach (minimum image): each group's rows meet one another and its partners.
+def _cells_per_side(n: int, d: int, side: float, reach: float) -> int:
+    """Cells per side of the window search's grid, or 0 where the exhaustive search is used.
 
-    Cells are slabs of width w = L / m along the first k axes. Centres in cells whose circular
-    offset along an axis is delta are at least (delta - 1) w apart, so only offsets up to
-    h = floor(reach / w) + 1 can hold a pair; with m >= 2h + 1 those offsets name distinct cells,
-    and the partners of a cell are its cells at lexicographically positive offsets (each pair of
-    cells once). Without room for such cells, one group holds every row.
+    As many cells as leave about CELL_ROWS centres in each, but at least 3 per side and each at
+    least a reach (times 1 + RELATIVE_MARGIN) wide; 0 where the box has no room for 3 such cells
+    or the grid would have more than CELLS_PER_CENTRE cells per centre.
+    """
+    widest = int(side // (reach * (1 + RELATIVE_MARGIN)))
+    cells = min(widest, max(3, int((n / CELL_ROWS) ** (1 / d))))
+    return cells if cells >= 3 and cells ** d <= CELLS_PER_CENTRE * n else 0
+
+
+def _window_pairs(x: np.ndarray, side: float, reach: float, cells: int, overlapping) -> np.ndarray:
+    """The overlapping pairs, sorted (i < j), by a FAISS range search per cell of a grid.
+
+    Cells have side w = L / cells >= reach, so every overlapping pair lies in cells that are
+    neighbours or the same along every axis, and cells >= 3 makes those neighbours distinct.
+    ``_window_lists`` gives each cell the centres of later cells (grid order) closer than reach to
+    the bounding box of its own centres, in coordinates relative to the cell's centre (each
+    centre's image within 1.5 w of it): there the plain distance of a pair equals the
+    minimum-image one whenever either is below w. ``_window_candidates`` searches each cell. The
+    batches of cells (``_batches``) run on as many threads as FAISS would use, with one FAISS
+    thread each.
+    """
+    d = x.shape[1]
+    w = side / cells
+    cell, offset, flat, order, start = _cell_sort(x, side, cells)
+    low, high = _cell_boxes(offset, start, w)
+    # Positions are float64: the grid and the bounds err by a few eps64 L.
+    limit = reach * (1 + RELATIVE_MARGIN) + 8 * _EPS64 * side
+    # Window coordinates lie within 1.5 w of the cell centre: rounding them to float32 moves a
+    # distance by at most sqrt(d) w eps32; FAISS's |x|^2 + |y|^2 - 2 x.y in float32 errs by at
+    # most about (d + 2) eps32 (|x|^2 + |y|^2) <= (d + 2) eps32 2.5 d w^2. Both taken twice over.
+    search = limit + 2 * math.sqrt(d) * w * _EPS32
+    threshold = search ** 2 + 10 * d * (d + 2) * _EPS32 * w ** 2
+    chunk = max(1, FILTER_VALUES // d)
+    workspace = threading.local()
+
+    def start_worker():
+        faiss.omp_set_num_threads(1)   # this worker thread only: the batches run in parallel
+        # reused from batch to batch (fresh memory is slow to touch), grown by _window_lists
+        workspace.arrays = np.empty((0, 2), np.int32), np.empty(0, np.int32), np.empty((0, d), np.float32)
+
+    def batch_pairs(batch):
+        lo, hi = batch
+        *workspace.arrays, first, end = _window_lists(cell, offset, flat, start, lo, hi, cells, w, limit ** 2,
+                                                      low, high, *workspace.arrays)
+        members = np.diff(start[lo:hi + 1])
+        return [_confirmed(order[a], order[b], overlapping, chunk)
+                for a, b in _window_candidates(*workspace.arrays[1:], first, end, members, threshold)]
+
+    batches = _batches(cells, d, len(x), BATCH_ROWS)
+    found = [(np.empty(0, np.int64), np.empty(0, np.int64))]
+    with ThreadPoolExecutor(faiss.omp_get_max_threads(), initializer=start_worker) as pool:
+        found += [pairs for parts in pool.map(batch_pairs, batches) for pairs in parts]
+    return _pairs(np.concatenate([i for i, _ in found]), np.concatenate([j for _, j in found]))
+
+
+def _batches(cells: int, d: int, n: int, rows: int) -> list[tuple[int, int]]:
+    """Ranges [lo, hi) of flat cell indices: the cells that share their coordinates along the
+    slowest axes, as few axes as leave about `rows` of the n centres in each range on average
+    (so that ``_forward_targets`` fixes those axes at the first steps of its search)."""
+    shared = math.ceil(math.log(max(1.0, rows * cells ** d / n)) / math.log(cells))
+    size = cells ** min(d, shared)
+    return [(lo, lo + size) for lo in range(0, cells ** d, size)]
+
+
+def _window_candidates(rows: np.ndarray, coords: np.ndarray, first: np.ndarray, end: np.ndarray,
+                       members: np.ndarray, threshold: float):
+    """FAISS range searches of a batch of cells; yields candidate pairs (a, b) of sorted centres,
+    a < b, about MAX_RESULTS at a time at most.
+
+    Cell c of the batch owns rows first[c] .. end[c] - 1 of rows (sorted-centre index) and
+    coords (window coordinates, float32), its members[c] own centres first. Each cell's rows make
+    one FAISS index, searched with the own centres as queries, in blocks of at most MAX_RESULTS
+    candidates. A result is kept when its row comes after the query's: any row of a later cell, or
+    a later own centre.
+    """
+    queries, labels, held = [], [], 0
+    for c in np.flatnonzero(members):
+        begin, own = first[c], first[c] + members[c]
+        index = faiss.IndexFlatL2(coords.shape[1])
+        index.add(coords[begin:end[c]])
+        block = max(1, MAX_RESULTS // (end[c] - begin))
+        for query in range(begin, own, block):
+            stop = min(own, query + block)
+            lims, _, found = index.range_search(coords[query:stop], threshold)
+            queries.append(np.repeat(np.arange(query, stop), np.diff(lims.astype(np.int64))))
+            labels.append(found + begin)
+            held += len(found)
+            if held >= MAX_RESULTS:
+                yield _later(rows, queries, labels)
+                queries, labels, held = [], [], 0
+    if labels:
+        yield _later(rows, queries, labels)
+
+
+def _later(rows: np.ndarray, queries: list, labels: list) -> tuple[np.ndarray, np.ndarray]:
+    """The results (query row a, found row b) with b > a, as sorted centres (rows[a], rows[b])."""
+    a, b = np.concatenate(queries), np.concatenate(labels)
+    return rows[a[b > a]], rows[b[b > a]]
+
+
+def _confirmed(i: np.ndarray, j: np.ndarray, overlapping, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs (i, j) (int64, i != j) that overlapping confirms, as (min, max); chunk
+    candidates at a time."""
+    i, j = torch.from_numpy(np.minimum(i, j)), torch.from_numpy(np.maximum(i, j))
+    found_i, found_j = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for low in range(0, len(i), chunk):
+        a, b = i[low:low + chunk], j[low:low + chunk]
+        hit = overlapping(a, b)
+        found_i.append(a[hit].numpy())
+        found_j.append(b[hit].numpy())
+    return np.concatenate(found_i), np.concatenate(found_j)
+
+
+@numba.njit(cache=True)
+def _cell_sort(x, side, cells):
+    """The centres sorted by grid cell (counting sort; axis d - 1 varies slowest).
+
+    Returns, in sorted order, cell (n, d) int32 cell coordinates, offset (n, d) float64 position
+    within the cell in [0, w) (up to rounding), flat (n,) flat cell index; and order (n,) the
+    original index of each sorted centre, start (cells^d + 1,) the first sorted centre of each cell.
     """
     n, d = x.shape
-    m = min(int(side // (reach / CELLS_PER_REACH)), n // CELL_ROWS)
-    h = int((reach + 1e-9 * side) // (side / m)) + 1 if m else 0
-    if m < 2 * h + 1:
-        return [(np.arange(n), np.empty(0, np.int64))]
-    k = max(1, min(d, int(math.log(n / CELL_ROWS) / math.log(m))))
-    cell = np.minimum((wrap(x[:, :k], side) / (side / m)).astype(np.int64), m - 1)
-    flat = np.ravel_multi_index(tuple(cell.T), (m,) * k)
-    order = np.argsort(flat, kind="stable")
-    start = np.searchsorted(flat[order], np.arange(m ** k + 1))
-    offsets = np.array([o for o in itertools.product(range(-h, h + 1), repeat=k) if o > (0,) * k])
-
-    def rows_of(cells):
-        return np.concatenate([order[start[c]:start[c + 1]] for c in cells])
-
-    def groups():
-        for home in np.flatnonzero(np.diff(start)):
-            coords = np.array(np.unravel_index(home, (m,) * k))
-            near = np.ravel_multi_index(tuple(((coords + offsets) % m).T), (m,) * k)
-            yield rows_of([home]), rows_of(near)
-
-    return groups()
+    flat = np.zeros(n, np.int64)
+    for i in range(n):
+        for k in range(d - 1, -1, -1):
+            flat[i] = flat[i] * cells + _slab(x[i, k], side, cells)[0]
+    start = np.zeros(cells ** d + 1, np.int64)
+    for i in range(n):
+        start[flat[i] + 1] += 1
+    for c in range(cells ** d):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        order[fill[flat[i]]] = i
+        fill[flat[i]] += 1
+    cell, offset = np.empty((n, d), np.int32), np.empty((n, d))
+    for a in range(n):
+        for k in range(d):
+            cell[a, k], offset[a, k] = _slab(x[order[a], k], side, cells)
+    return cell, offset, flat[order], order, start
 
 
-def _range_pairs(points: np.ndarray, groups, new_index, threshold: float, overlapping) -> np.ndarray:
-    """The pairs that a FAISS range search over points returns within the groups and
-    overlapping(i, j) (int64 tensors -> bool tensor) confirms, as sorted (i < j) pairs.
+@numba.njit(inline="always")
+def _slab(position, side, cells):
+    """(slab, offset): the cell along one axis of a position (any real) and the position within
+    that cell, of width side / cells."""
+    w = side / cells
+    folded = position - side * np.floor(position / side)
+    slab = min(int(folded / w), cells - 1)
+    return slab, folded - slab * w
 
-    groups: (rows, partners) of row indices; new_index() makes an empty FAISS index. For each
-    group, the partners are added first, then blocks of rows from the last one down, each
-    searched just after it is added: a block meets itself, the rows after it and the partners,
-    so every pair is found once (twice inside a block, where its rank decides).
 
-    The first block of a group is small enough that its search returns at most MAX_RESULTS
-    candidates whatever the data; later blocks are sized from the fraction of candidates seen so
-    far, to return about MAX_RESULTS / 2.
+@numba.njit(cache=True)
+def _cell_boxes(offset, start, w):
+    """low, high (cells^d, d): the bounding box of each cell's centres in window coordinates
+    (relative to the cell's centre); an empty cell's box is empty (low > high)."""
+    d = offset.shape[1]
+    low, high = np.full((len(start) - 1, d), np.inf), np.full((len(start) - 1, d), -np.inf)
+    for c in range(len(start) - 1):
+        for p in range(start[c], start[c + 1]):
+            for k in range(d):
+                low[c, k] = min(low[c, k], offset[p, k] - 0.5 * w)
+                high[c, k] = max(high[c, k], offset[p, k] - 0.5 * w)
+    return low, high
+
+
+@numba.njit(nogil=True, cache=True)
+def _forward_targets(cell, offset, flat, start, lo, hi, cells, w, limit2, pending):
+    """Count, and write to pending[:count] as far as it holds them (int32 rows (t - lo, p), in the
+    order of p), every occupied cell t in [lo, hi) before the cell of sorted centre p whose box
+    lies closer to p than sqrt(limit2), minimum image.
+
+    Along axis k, p lies in the target's slab (no gap), one slab above it (gap = p's distance to
+    the lower face of its own cell) or one below it (gap = distance to the upper face); a
+    depth-first search over axes d - 1 .. 0 adds the squared gaps and drops a branch as soon as
+    they reach limit2 or its cells all fall outside [lo, cell of p).
+    """
+    n, d = cell.shape
+    stride = np.empty(d, np.int64)
+    for k in range(d):
+        stride[k] = cells ** k
+    count = 0
+    choice, gaps, base = np.empty(d, np.int64), np.empty(d), np.empty(d, np.int64)
+    for p in range(n):
+        upper = min(hi, flat[p])
+        if upper <= lo:
+            continue
+        level, choice[0], gaps[0], base[0] = 0, -1, 0.0, 0
+        while level >= 0:
+            choice[level] += 1
+            k = d - 1 - level
+            if choice[level] == 0:                                  # the target's slab
+                gap, slab = 0.0, cell[p, k]
+            elif choice[level] == 1:                                # one slab below p
+                gap, slab = offset[p, k], cell[p, k] - 1 if cell[p, k] > 0 else cells - 1
+            elif choice[level] == 2:                                # one slab above p
+                gap, slab = w - offset[p, k], cell[p, k] + 1 if cell[p, k] < cells - 1 else 0
+            else:
+                level -= 1
+                continue
+            total = gaps[level] + gap * gap
+            t = base[level] + slab * stride[k]
+            if total >= limit2 or t >= upper or t + stride[k] <= lo:
+                continue
+            if k > 0:
+                level += 1
+                choice[level], gaps[level], base[level] = -1, total, t
+            elif start[t] < start[t + 1]:
+                if count < len(pending):
+                    pending[count, 0], pending[count, 1] = t - lo, p
+                count += 1
+    return count
+
+
+@numba.njit(nogil=True, cache=True)
+def _window_lists(cell, offset, flat, start, lo, hi, cells, w, limit2, low, high, pending, rows, coords):
+    """The rows of the cells lo..hi - 1 for ``_window_candidates``: each cell's own centres first,
+    then the centres of later cells that ``_forward_targets`` finds and that lie closer than
+    sqrt(limit2) to the bounding box [low, high] of the cell's centres (``_cell_boxes``).
+
+    Returns (pending, rows, coords, first, end): cell c owns rows first[c] .. end[c] - 1 of rows
+    (sorted-centre index, int32) and coords (window coordinates, float32 (R, d): position relative
+    to the cell's centre, minimum image within 1.5 w). pending, rows and coords are workspaces,
+    replaced by larger ones when too small.
+    """
+    count = _forward_targets(cell, offset, flat, start, lo, hi, cells, w, limit2, pending)
+    if count > len(pending):
+        pending = np.empty((2 * count, 2), np.int32)
+        _forward_targets(cell, offset, flat, start, lo, hi, cells, w, limit2, pending)
+    counts = start[lo + 1:hi + 1] - start[lo:hi]
+    for e in range(count):
+        counts[pending[e, 0]] += 1
+    first = np.zeros(hi - lo + 1, np.int64)
+    first[1:] = np.cumsum(counts)
+    if first[-1] > len(rows):
+        rows, coords = np.empty(2 * first[-1], np.int32), np.empty((2 * first[-1], cell.shape[1]), np.float32)
+    end = _fill_rows(cell, offset, start, lo, hi, cells, w, limit2, low, high, pending[:count], first, rows,
+                     coords)
+    return pending, rows, coords, first, end
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_rows(cell, offset, start, lo, hi, cells, w, limit2, low, high, pending, first, rows, coords):
+    """Write the rows of ``_window_lists`` from first[c] on: each cell's own centres, then its
+    pending centres that lie closer than sqrt(limit2) to its box; returns the end of each cell's
+    rows."""
+    d = cell.shape[1]
+    fill = first[:-1].copy()
+    for c in range(hi - lo):
+        for p in range(start[lo + c], start[lo + c + 1]):
+            rows[fill[c]] = p
+            for k in range(d):
+                coords[fill[c], k] = offset[p, k] - w / 2
+            fill[c] += 1
+    slabs = np.empty((hi - lo, d), np.int64)                 # the cells' coordinates
+    for c in range(hi - lo):
+        t = lo + c
+        for k in range(d):
+            slabs[c, k] = t % cells
+            t //= cells
+    for e in range(len(pending)):
+        c, p = pending[e, 0], pending[e, 1]
+        rows[fill[c]] = p
+        gaps = 0.0
+        for k in range(d):
+            step = cell[p, k] - slabs[c, k]                      # p lies step slabs above the cell
+            step += cells if step < -1 else -cells if step > 1 else 0
+            v = offset[p, k] + (step - 0.5) * w
+            coords[fill[c], k] = v
+            gap = max(low[lo + c, k] - v, 0.0) + max(v - high[lo + c, k], 0.0)
+            gaps += gap * gap
+        fill[c] += gaps < limit2                                  # otherwise the next one overwrites it
+    return fill
+
+
+def _circle_embedding(x: np.ndarray, side: float, reach: float) -> tuple[np.ndarray, float]:
+    """The centres on circles, shape (N, 2d), and the squared FAISS radius that keeps every pair
+    closer than reach (minimum image).
+
+    Each coordinate is put on a circle of circumference L, x -> (L / 2 pi) (cos 2 pi x / L,
+    sin 2 pi x / L): the chord between two such points, (L / pi) |sin(pi dx / L)|, is at most the
+    periodic |dx|, so the Euclidean distance of the embedded points is a lower bound of the
+    minimum-image distance.
+    """
+    d = x.shape[1]
+    scale = side / (2 * math.pi)
+    phase = x * (2 * math.pi / side)
+    embedded = np.concatenate([np.cos(phase), np.sin(phase)], axis=1) * scale
+    # Rounding the embedded coordinates to float32 moves a chord by at most sqrt(2d) eps32 scale;
+    # FAISS's |x|^2 + |y|^2 - 2 x.y in float32 errs by at most about (2d + 2) eps32 |x|^2, where
+    # |x|^2 = d scale^2 for every point. Both margins are taken twice over.
+    search = reach * (1 + RELATIVE_MARGIN) + 2 * math.sqrt(2 * d) * _EPS32 * scale
+    return embedded, search ** 2 + 4 * (2 * d + 2) * _EPS32 * d * scale ** 2
+
+
+def _range_pairs(points: np.ndarray, new_index, threshold: float, overlapping) -> np.ndarray:
+    """The pairs that an exhaustive FAISS range search over points returns and overlapping(i, j)
+    (int64 tensors -> bool tensor) confirms, as sorted (i < j) pairs.
+
+    new_index() makes an empty FAISS index. Blocks of rows are added from the last one down, each
+    searched just after it is added: a block meets itself and the rows after it, so every pair is
+    found once (twice inside a block, where the row order decides). The first block is small
+    enough that its search returns at most MAX_RESULTS candidates whatever the data; later blocks
+    are sized from the fraction of candidates seen so far, to return about MAX_RESULTS / 2.
     """
     points = np.ascontiguousarray(points, dtype=np.float32)
+    n = len(points)
     chunk = max(1, FILTER_VALUES // points.shape[1])
-    found_i, found_j = [], []
-    for rows, partners in groups:
-        index = new_index()
-        index.add(points[partners])
-        row_of = np.concatenate([partners, np.empty(len(rows), np.int64)])   # index entry -> row
-        rank = np.concatenate([np.full(len(partners), len(rows)), np.empty(len(rows), np.int64)])
-        size = max(1, min(QUERY_BLOCK, MAX_RESULTS // (len(partners) + len(rows))))
-        end, met, candidates = len(rows), 0, 0
-        while end > 0:
-            start = max(0, end - size)
-            block = rows[start:end]
-            added = index.ntotal
-            row_of[added:added + len(block)] = block
-            rank[added:added + len(block)] = np.arange(start, end)
-            index.add(points[block])
-            lims, _, labels = index.range_search(points[block], threshold)
-            counts = np.diff(lims.astype(np.int64))
-            later = rank[labels] > np.repeat(np.arange(start, end), counts)
-            i, j = np.repeat(block, counts)[later], row_of[labels][later]
-            i, j = torch.from_numpy(np.minimum(i, j)), torch.from_numpy(np.maximum(i, j))
-            for first in range(0, len(i), chunk):
-                a, b = i[first:first + chunk], j[first:first + chunk]
-                hit = overlapping(a, b)
-                found_i.append(a[hit].numpy())
-                found_j.append(b[hit].numpy())
-            met, candidates = met + len(block) * index.ntotal, candidates + len(labels)
-            fraction = (candidates + 1) / met
-            size = max(1, min(QUERY_BLOCK, int(MAX_RESULTS / (2 * fraction * (index.ntotal + size)))))
-            end = start
-    return _pairs(np.concatenate(found_i), np.concatenate(found_j))
+    index, row_of = new_index(), np.empty(n, np.int64)          # index entry -> row
+    found = []
+    size = max(1, min(QUERY_BLOCK, MAX_RESULTS // n))
+    end, met, candidates = n, 0, 0
+    while end > 0:
+        start = max(0, end - size)
+        row_of[index.ntotal:index.ntotal + end - start] = np.arange(start, end)
+        index.add(points[start:end])
+        lims, _, labels = index.range_search(points[start:end], threshold)
+        counts = np.diff(lims.astype(np.int64))
+        i, j = np.repeat(np.arange(start, end), counts), row_of[labels]
+        found.append(_confirmed(i[j > i], j[j > i], overlapping, chunk))
+        met, candidates = met + (end - start) * index.ntotal, candidates + len(labels)
+        fraction = (candidates + 1) / met
+        size = max(1, min(QUERY_BLOCK, int(MAX_RESULTS / (2 * fraction * (index.ntotal + size)))))
+        end = start
+    return _pairs(np.concatenate([i for i, _ in found]), np.concatenate([j for _, j in found]))
 
 
 def _pairs(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """(m, 2) int64 pairs sorted by (i, j)."""
-    order = np.lexsort((j, i))
-    return np.stack([i[order], j[order]], axis=1).astype(np.int64)
+    """(m, 2) int64 pairs sorted by (i, j); i, j non-negative int64."""
+    span = int(j.max()) + 1 if len(j) else 1
+    key = np.sort(i * span + j)
+    return np.stack([key // span, key % span], axis=1)
 
 
 def _upper_pairs(hit: torch.Tensor) -> np.ndarray:

@@ -9,11 +9,12 @@ from neuralpack.overlap import (dense_sphere_overlaps, dense_torus_overlaps, ove
                                 torus_normal_sums, torus_overlaps)
 from neuralpack.space import Sphere, Torus
 from physics_baseline import ConfigError
-from physics_baseline.box import make_radii, wrap
+from physics_baseline.box import make_radii, minimum_image, wrap
 from physics_baseline.neighbors import overlapping_pairs_brute
 
 CONTACT_GAP = 1e-9
-SIDES = {2: 14.0, 3: 7.0, 5: 4.0, 8: 3.0, 16: 3.0}   # above 2 (R_i + R_j): contacts are not wrapped
+# above 3 reaches (2 max R, up to 1.4) where d < 16: the window search applies; contacts are not wrapped
+SIDES = {1: 30.0, 2: 14.0, 3: 7.0, 4: 4.4, 5: 4.4, 6: 4.4, 7: 4.4, 8: 4.4, 16: 3.0}
 
 
 def _unit(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -51,12 +52,27 @@ def _torus_configuration(d: int, polydispersity: str, side: float, seed: int, n_
     return np.array(centres), np.array(radii), touching, apart
 
 
-@pytest.mark.parametrize("d", [2, 3, 5, 8, 16])
+@pytest.fixture(params=["window", "exhaustive"])
+def search(request, monkeypatch):
+    """Runs a test with the window search wherever the box is at least three reaches wide (any
+    number of cells per centre), and again with the exhaustive search only."""
+    monkeypatch.setattr(overlap, "CELLS_PER_CENTRE", math.inf if request.param == "window" else 0.0)
+    return request.param
+
+
+def _uses_window(centres, radii, side) -> bool:
+    return overlap._cells_per_side(len(centres), centres.shape[1], side, 2 * radii.max()) >= 3
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 6, 7, 8, 16])
 @pytest.mark.parametrize("polydispersity", ["mono", "bidisperse"])
-def test_torus_search_equals_dense_twin_and_brute_force(monkeypatch, d, polydispersity):
-    monkeypatch.setattr(overlap, "QUERY_BLOCK", 100)                      # several blocks per search
+def test_torus_search_equals_dense_twin_and_brute_force(monkeypatch, search, d, polydispersity):
+    monkeypatch.setattr(overlap, "QUERY_BLOCK", 100)                      # several exhaustive blocks
+    monkeypatch.setattr(overlap, "BATCH_ROWS", 50)                        # several batches of cells
     side = SIDES[d]
-    centres, radii, touching, apart = _torus_configuration(d, polydispersity, side, seed=d)
+    centres, radii, touching, apart = _torus_configuration(d, polydispersity, side, seed=d,
+                                                           n_random=240 if d < 6 else 600)
+    assert _uses_window(centres, radii, side) == (search == "window" and d < 16)
     found = torus_overlaps(centres, radii, side)
     assert found.dtype == np.int64 and found.shape[1] == 2
     assert np.array_equal(found, overlapping_pairs_brute(centres, radii, side))
@@ -69,42 +85,58 @@ def test_torus_search_equals_dense_twin_and_brute_force(monkeypatch, d, polydisp
     assert (n - 6 - 48 + 4, n - 6 - 48 + 5) in pairs                     # through the edge only
 
 
-@pytest.mark.parametrize("d, side, n", [(2, 300.0, 300), (3, 40.0, 300), (5, 9.0, 1200), (8, 4.0, 1200)])
-def test_torus_cells_miss_no_pair(monkeypatch, d, side, n):
-    monkeypatch.setattr(overlap, "CELL_ROWS", 8)                          # d = 8: 11 x 11 cells
-    monkeypatch.setattr(overlap, "QUERY_BLOCK", 16)
-    centres, radii, touching, apart = _torus_configuration(d, "bidisperse", side, seed=10 + d, n_random=n)
-    groups = list(overlap._cell_groups(centres, side, 2 * radii.max()))
-    assert len(groups) > 1                                                # cells are in use
+@pytest.mark.parametrize("reaches", [2.02, 3.0003, 3.2])
+@pytest.mark.parametrize("d", [2, 5, 8])
+def test_torus_in_boxes_two_and_three_reaches_wide(search, d, reaches):
+    # 3.0003 reaches: the window search's cells are barely a reach (times 1 + 1e-4) wide
+    side = 2 * 0.7 * reaches
+    centres, radii, touching, apart = _torus_configuration(d, "bidisperse", side, seed=30 + d, n_random=400)
+    assert _uses_window(centres, radii, side) == (search == "window" and reaches > 3)
     found = torus_overlaps(centres, radii, side)
-    assert np.array_equal(found, overlapping_pairs_brute(centres, radii, side))
+    assert np.array_equal(found, dense_torus_overlaps(centres, radii, side))
     pairs = set(map(tuple, found.tolist()))
     assert set(touching) <= pairs and not set(apart) & pairs
 
 
-def test_torus_groups_meet_every_pair_once(monkeypatch):
-    monkeypatch.setattr(overlap, "CELL_ROWS", 1)
+@pytest.mark.parametrize("d, side, n", [(1, 20.0, 200), (3, 5.0, 600), (8, 3.6, 1500)])
+def test_window_lists_meet_every_near_pair_once_at_its_minimum_image(d, side, n):
     rng = np.random.default_rng(5)
-    side, reach = 5.0, 1.0                                                # 20 x 20 cells
-    centres = rng.random((600, 3)) * side
-    seen = np.zeros((600, 600), dtype=np.int64)
-    for rows, partners in overlap._cell_groups(centres, side, reach):
-        inside = np.zeros((600, 600), dtype=bool)
-        inside[np.ix_(rows, rows)] = True
-        seen += np.triu(inside, 1) | np.triu(inside, 1).T
-        across = np.zeros((600, 600), dtype=bool)
-        across[np.ix_(rows, partners)] = True
-        seen += across | across.T
-    near = overlapping_pairs_brute(centres, np.full(600, reach / 2), side)
-    assert np.all(seen[near[:, 0], near[:, 1]] == 1)
-    assert seen.max() == 1
+    reach = 1.0
+    centres = rng.random((n, d)) * side
+    cells = 3 if d > 1 else 20
+    w = side / cells
+    cell, offset, flat, order, start = overlap._cell_sort(centres, side, cells)
+    low, high = overlap._cell_boxes(offset, start, w)
+    seen = np.zeros((n, n), dtype=np.int64)
+    workspace = np.empty((0, 2), np.int32), np.empty(0, np.int32), np.empty((0, d), np.float32)
+    batches = overlap._batches(cells, d, n, 5)
+    assert len(batches) > 2
+    for lo, hi in batches:
+        *workspace, first, end = overlap._window_lists(cell, offset, flat, start, lo, hi, cells, w,
+                                                        reach ** 2, low, high, *workspace)
+        rows, coords = workspace[1:]
+        for c in range(hi - lo):
+            own = start[lo + c + 1] - start[lo + c]
+            block, window = order[rows[first[c]:end[c]]], coords[first[c]:end[c]].astype(float)
+            assert np.all(np.abs(window) <= 1.5 * w + 1e-6)
+            later = np.triu(np.ones((own, len(block)), dtype=bool), 1)    # own centres x later rows
+            a, b = np.nonzero(later)
+            seen[block[a], block[b]] += 1
+            seen[block[b], block[a]] += 1
+            true = minimum_image(centres[block[b]] - centres[block[a]], side)
+            near = np.sum(true ** 2, axis=1) < reach ** 2
+            assert np.allclose(window[b[near]] - window[a[near]], true[near], atol=1e-5)
+    near = overlapping_pairs_brute(centres, np.full(n, reach / 2), side)
+    assert len(near) > n // 10
+    assert np.all(seen[near[:, 0], near[:, 1]] == 1) and seen.max() <= 1
 
 
 @pytest.mark.parametrize("side", [1e4, 1e6])
 @pytest.mark.parametrize("d", [2, 3])
-def test_torus_margin_covers_float32_in_a_wide_box(d, side):
+def test_torus_margin_covers_float32_in_a_wide_box(search, d, side):
     # float32 cannot tell 1 - 1e-9 from 1 + 1e-9; at L = 10^6 it steps by 0.016 along the circles
     centres, radii, touching, apart = _torus_configuration(d, "mono", side, seed=20 + d, n_random=50)
+    assert _uses_window(centres, radii, side) == (search == "window")
     found = torus_overlaps(centres, radii, side)
     pairs = set(map(tuple, found.tolist()))
     assert set(touching) <= pairs and not set(apart) & pairs
@@ -129,6 +161,27 @@ def test_torus_trivial_inputs_give_no_pairs():
         for search in (torus_overlaps, dense_torus_overlaps):
             found = search(centres, radii, 2.0)
             assert found.dtype == np.int64 and np.array_equal(found, empty)
+
+
+def test_torus_apart_centres_give_no_pairs(search):
+    grid = np.stack(np.meshgrid(*[np.arange(5) * 2.0] * 3), axis=-1).reshape(-1, 3)  # 2 apart, box side 10
+    radii = np.full(len(grid), 1 - 1e-9)
+    assert _uses_window(grid, radii, 10.0) == (search == "window")
+    for search_pairs in (torus_overlaps, dense_torus_overlaps):
+        found = search_pairs(grid, radii, 10.0)
+        assert found.dtype == np.int64 and np.array_equal(found, np.empty((0, 2), dtype=np.int64))
+
+
+def test_torus_window_search_in_small_pieces(monkeypatch):
+    monkeypatch.setattr(overlap, "CELLS_PER_CENTRE", math.inf)
+    monkeypatch.setattr(overlap, "MAX_RESULTS", 50)                       # one query per search
+    monkeypatch.setattr(overlap, "FILTER_VALUES", 40)                     # 20 candidates at a time
+    rng = np.random.default_rng(6)
+    centres, radii = rng.random((400, 2)) * 3 + 4, rng.uniform(0.2, 1.0, 400)    # a crowd, box side 12
+    assert _uses_window(centres, radii, 12.0)
+    found = torus_overlaps(centres, radii, 12.0)
+    assert len(found) > 4000
+    assert np.array_equal(found, dense_torus_overlaps(centres, radii, 12.0))
 
 
 def test_torus_everything_overlapping(monkeypatch):
