@@ -14,10 +14,18 @@ n = 1,000,000, checks that a million particles fit in under 2 GB. The reference 
 parent, a few steps per repeat. Memory in MB = 10^6 bytes. The sweep cases
 (``experiments.bench_sweep``) run 1000 tiny runs through the local process pool and through a
 Dask LocalCluster, 2 workers each, and print the scheduling overhead against its 20 % target.
+The near-critical cases (``experiments.bench_active``, one fresh child each) time the full and the
+active-set algorithm per step against the active fraction and to absorption, in 3D and 8D.
+The overlap cases time ``neuralpack.overlap.torus_overlaps`` (FAISS; a fresh child, after a
+warm-up) on uniform random centres in the box of the particle runs (radius 0.5), and a periodic
+cKDTree (``bench_reference.overlapping_pairs``) or the dense torch twin (another child) on the
+very same centres, and check that both return the same pairs; they take about 4 min (the 8D
+cKDTree alone 1-1.5 min), 1 min with --quick, which skips that cKDTree.
 
     python -m experiments.bench            # everything (~7 min on 2 busy cores)
     python -m experiments.bench --quick    # 1 repeat, half the steps, no 1M or sweep case (~1.7 min)
     python -m experiments.bench --cases bro-d3,sgd-d3
+    python -m experiments.bench --cases overlap-d8,overlap-d3,overlap-d8-dense,overlap-d3-dense
 
 Writes runs/bench/bench.json (atomically) next to the printed table.
 """
@@ -36,7 +44,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from experiments import bench_sweep
+from experiments import bench_active, bench_sweep, bench_train
 
 TARGET_CASE = "bro-d3-absorb"   # a whole run, random start to absorption, as users run it
 TARGET_RATE = 10e6          # particle-steps per second, 3D BRO at n = 40000
@@ -80,7 +88,31 @@ CASES = (
     Case("bro-d8", "bro", 8, 10_000, 0.06, 0.02, steps=10, reference_steps=3),
 )
 MEMORY = Case(MEMORY_CASE, "bro", 3, 1_000_000, 0.60, 0.02, steps=3, reference_steps=0)
-CASE_NAMES = tuple(c.name for c in CASES) + (MEMORY_CASE,) + bench_sweep.CASES
+
+
+@dataclass(frozen=True)
+class OverlapCase:
+    """One overlap-search case: n centres uniform in the box where balls of radius 0.5 fill phi.
+    reference: "ckdtree" (bench_reference.overlapping_pairs) or "dense" (the O(n^2) torch twin,
+    which holds n^2 d float64 several times over: n = 4000 in d = 8 is 1 GB each)."""
+    name: str
+    d: int
+    n: int
+    phi: float
+    reference: str
+    reference_repeats: int         # at most; a third of it with --quick
+
+
+OVERLAP_TARGET_CASE = "overlap-d8"
+OVERLAP_TARGET_S = 1.0             # seconds for the search, N = 10^5 centres in d = 8 near phi_c
+OVERLAP_CASES = (
+    OverlapCase(OVERLAP_TARGET_CASE, 8, 100_000, 0.07, "ckdtree", 1),   # the cKDTree takes a minute
+    OverlapCase("overlap-d3", 3, 100_000, 0.60, "ckdtree", 3),
+    OverlapCase("overlap-d8-dense", 8, 4_000, 0.07, "dense", 3),
+    OverlapCase("overlap-d3-dense", 3, 4_000, 0.60, "dense", 3),
+)
+CASE_NAMES = (tuple(c.name for c in CASES) + (MEMORY_CASE,) + bench_sweep.CASES + bench_active.CASES
+              + tuple(c.name for c in OVERLAP_CASES) + bench_train.CASES)
 
 
 def _log(message: str) -> None:
@@ -146,6 +178,63 @@ def _engine_child(case: Case, steps: int, seeds: list[int]) -> dict:
             "numba_threads": numba.get_num_threads()}
 
 
+def _overlap_centres(case: OverlapCase, seed: int):
+    """(centres (n, d), radii (n,), side) of one repeat of an overlap case, in diameters."""
+    import numpy as np
+
+    from physics_baseline import box as geometry
+    radii = np.full(case.n, 0.5)
+    side = geometry.box_length(radii, case.d, case.phi)
+    return geometry.random_positions(case.n, case.d, side, np.random.default_rng(seed)), radii, side
+
+
+def _pair_digest(pairs) -> str:
+    """sha1 of an (m, 2) int64 array of pairs sorted by (i, j)."""
+    import hashlib
+
+    import numpy as np
+    return hashlib.sha1(np.ascontiguousarray(pairs, dtype=np.int64).tobytes()).hexdigest()
+
+
+def _overlap_child(case: OverlapCase, seeds: list[int]) -> dict:
+    """Warm up (numba kernels, typed by rank and not by d; FAISS), then time torus_overlaps once
+    per seed; this process's peak memory."""
+    import numpy as np
+
+    from neuralpack.overlap import torus_overlaps
+    torus_overlaps(np.random.default_rng(0).random((WARMUP_N, 2)) * 50.0, np.full(WARMUP_N, 0.5), 50.0)
+    runs = []
+    for seed in seeds:
+        centres, radii, side = _overlap_centres(case, seed)
+        began = time.perf_counter()
+        pairs = torus_overlaps(centres, radii, side)
+        runs.append({"seed": seed, "wall_s": time.perf_counter() - began, "pairs": len(pairs),
+                     "digest": _pair_digest(pairs)})
+    return {"runs": runs, "side": side, "peak_mb": _peak_mb()}
+
+
+def _overlap_reference(case: OverlapCase, seeds: list[int]) -> list[dict]:
+    """The reference search of an overlap case on the centres of every seed (sorting its pairs
+    for the comparison is not timed)."""
+    import numpy as np
+
+    from experiments.bench_reference import overlapping_pairs
+    from neuralpack.overlap import dense_torus_overlaps
+    runs = []
+    for seed in seeds:
+        centres, radii, side = _overlap_centres(case, seed)
+        began = time.perf_counter()
+        if case.reference == "ckdtree":
+            i, j, _, _ = overlapping_pairs(centres, radii, side)
+        else:
+            pairs = dense_torus_overlaps(centres, radii, side)
+        elapsed = time.perf_counter() - began
+        if case.reference == "ckdtree":
+            pairs = np.stack([i, j], axis=1)[np.lexsort((j, i))]
+        runs.append({"seed": seed, "wall_s": elapsed, "pairs": len(pairs), "digest": _pair_digest(pairs)})
+    return runs
+
+
 def _in_child(context, function, *args):
     """function(*args) in a fresh spawned process; its return value (exceptions propagate)."""
     with context.Pool(1, maxtasksperchild=1) as pool:
@@ -199,6 +288,37 @@ def _table(rows: list[dict], baseline_mb: float | None) -> list[str]:
     return lines
 
 
+def _overlap_row(case: OverlapCase, search: dict, reference: list[dict]) -> dict:
+    """Medians of one overlap case; same_pairs compares the seeds that have a reference."""
+    faiss_s = statistics.median(r["wall_s"] for r in search["runs"])
+    reference_s = statistics.median(r["wall_s"] for r in reference) if reference else None
+    digests = {r["seed"]: r["digest"] for r in search["runs"]}
+    return {"case": case.name, "d": case.d, "n": case.n, "phi": case.phi, "side": search["side"],
+            "reference": case.reference, "faiss_s": faiss_s, "reference_s": reference_s,
+            "ratio": reference_s / faiss_s if reference_s else None,
+            "same_pairs": all(digests[r["seed"]] == r["digest"] for r in reference) if reference else None,
+            "pairs": statistics.median(r["pairs"] for r in search["runs"]), "peak_mb": search["peak_mb"],
+            "search": search, "reference_runs": reference}
+
+
+def _overlap_table(rows: list[dict]) -> list[str]:
+    header = (f"{'case':<17} {'n':>8} {'d':>2} {'phi':>5} {'FAISS s':>8} {'reference':>9} {'ref s':>7} "
+              f"{'ref/FAISS':>9} {'same pairs':>10} {'pairs':>8} {'peak MB':>8}")
+    lines = ["overlap search (neuralpack.overlap.torus_overlaps), seconds per search (median), "
+             "against the reference on the same centres", header, "-" * len(header)]
+    for row in rows:
+        same = "-" if row["same_pairs"] is None else "yes" if row["same_pairs"] else "NO"
+        lines.append(f"{row['case']:<17} {row['n']:>8,} {row['d']:>2} {row['phi']:>5} {row['faiss_s']:>8.3f} "
+                     f"{row['reference']:>9} {_fmt(row['reference_s'], '.3f'):>7} "
+                     f"{_fmt(row['ratio'], '.3g'):>9} {same:>10} {row['pairs']:>8,.0f} {row['peak_mb']:>8.0f}")
+    target = next((r for r in rows if r["case"] == OVERLAP_TARGET_CASE), None)
+    if target is not None:
+        verdict = "PASS" if target["faiss_s"] < OVERLAP_TARGET_S else "FAIL"
+        lines.append(f"target < {OVERLAP_TARGET_S:.0f} s ({OVERLAP_TARGET_CASE}, n={target['n']:,}, "
+                     f"d={target['d']}, phi={target['phi']}): {verdict} (measured {target['faiss_s']:.2f} s)")
+    return lines
+
+
 def _write_json(path: Path, payload: dict) -> None:
     """Write payload to path atomically (temporary file in the same folder, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,7 +348,8 @@ def _parse(argv) -> argparse.Namespace:
         description="Particle-steps per second of physics_baseline.simulate against a numpy + "
                     "scipy (cKDTree) reference step, with peak memory per case.")
     parser.add_argument("--quick", action="store_true",
-                        help="1 repeat, half the engine and reference steps, skip the 1M memory case")
+                        help="1 repeat, half the engine and reference steps, a third of the overlap "
+                             "references, skip the 1M memory case")
     parser.add_argument("--cases", nargs="+", metavar="NAME",
                         help=f"cases to run (comma or space separated): {', '.join(CASE_NAMES)}")
     parser.add_argument("--repeats", type=int, default=None,
@@ -253,6 +374,8 @@ def main(argv=None) -> int:
     chosen = [c for c in CASES if args.cases is None or c.name in args.cases]
     run_memory = (MEMORY_CASE in args.cases) if args.cases else not args.quick
     sweep_cases = [name for name in bench_sweep.CASES if (name in args.cases if args.cases else not args.quick)]
+    active_cases = [name for name in bench_active.CASES if args.cases is None or name in args.cases]
+    overlap_cases = [c for c in OVERLAP_CASES if args.cases is None or c.name in args.cases]
     seeds = list(range(1, repeats + 1))
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
@@ -305,6 +428,26 @@ def main(argv=None) -> int:
         sweeps.append(bench_sweep.measure(name.removeprefix("sweep-"), args.out.parent / name))
         _log(f"{name}: overhead {sweeps[-1]['overhead']:.1%}")
 
+    near_critical = []
+    for name in active_cases:
+        _log(f"{name}: full and active-set algorithm near phi_c, {repeats} seed(s) (fresh child)")
+        near_critical.append(_in_child(context, bench_active.measure, name, repeats))
+
+    training = None
+    if args.cases is None or bench_train.CASES[0] in args.cases:
+        _log(f"{bench_train.CASES[0]}: training step against particle step, {repeats} repeat(s) (fresh children)")
+        training = bench_train.measure(repeats)
+
+    overlaps = []
+    for case in overlap_cases:
+        _log(f"{case.name}: torus_overlaps, {repeats} x n={case.n:,} in d={case.d} (fresh child)")
+        search = _in_child(context, _overlap_child, case, seeds)
+        reference_seeds = seeds[:case.reference_repeats // (3 if args.quick else 1)]
+        _log(f"{case.name}: median {statistics.median(r['wall_s'] for r in search['runs']):.3f} s; "
+             f"reference ({case.reference}), {len(reference_seeds)} x (fresh child)")
+        reference = _in_child(context, _overlap_reference, case, reference_seeds) if reference_seeds else []
+        overlaps.append(_overlap_row(case, search, reference))
+
     lines = [f"neuralpack bench: Mps/s = 10^6 particle-steps per second (median of {repeats}"
              f"{'; --quick: half the steps' if args.quick else ''}); "
              f"ratio = engine / reference (numpy + scipy cKDTree); MB = 10^6 bytes; "
@@ -324,6 +467,12 @@ def main(argv=None) -> int:
                      f"target < {MEMORY_TARGET_MB:.0f} MB: {'PASS' if memory['passed'] else 'FAIL'}")
     if sweeps:
         lines += bench_sweep.lines(sweeps)
+    if near_critical:
+        lines += bench_active.lines(near_critical)
+    if overlaps:
+        lines += _overlap_table(overlaps)
+    if training is not None:
+        lines += bench_train.lines(training)
     total_s = time.perf_counter() - started
     load_after = os.getloadavg()
     lines.append(f"total bench time {total_s:.0f} s; 1-min load average {load_before[0]:.1f} before, "
@@ -343,6 +492,9 @@ def main(argv=None) -> int:
         "target": {"case": TARGET_CASE, "particle_steps_per_s": TARGET_RATE, "verdict": verdict},
         "memory": memory,
         "sweeps": sweeps,
+        "near_critical": near_critical,
+        "overlap": overlaps,
+        "training": training,
         "details": details,
         "table": lines,
     }

@@ -11,6 +11,7 @@ from physics_baseline.box import box_length, make_radii
 from physics_baseline.dynamics import RULES
 
 MAX_DIMENSION = 8
+ALGORITHMS = ("auto", "full", "active")   # see physics_baseline.algorithms
 
 
 class ConfigError(ValueError):
@@ -71,6 +72,7 @@ class SimulationConfig:
     size_ratio: float = 1.4
     skin: float | None = None
     checkpoint_every: int = 1000
+    algorithm: str = "auto"
 
     @classmethod
     def from_dict(cls, values: dict) -> "SimulationConfig":
@@ -97,6 +99,7 @@ class SimulationConfig:
             size_ratio=as_float("size_ratio", self.size_ratio, 1.0, low_open=False),
             skin=None if self.skin is None else as_float("skin", self.skin, 0.0),
             checkpoint_every=as_int("checkpoint_every", self.checkpoint_every, 1),
+            algorithm=as_choice("algorithm", self.algorithm, ALGORITHMS),
         )
         wanted = rule.step_size
         unused = "lr" if wanted == "eps" else "eps"
@@ -126,4 +129,9 @@ class SimulationConfig:
         return self.eps if RULES[self.dynamics].step_size == "eps" else self.lr
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as a dict; ``algorithm`` only when it is not "auto". It changes the speed, not
+        the results, and left out it keeps the run keys (config hashes) of runs stored before it."""
+        values = dataclasses.asdict(self)
+        if values["algorithm"] == "auto":
+            del values["algorithm"]
+        return values

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from physics_baseline import rng
+from physics_baseline.distances import distance2, screen_distance2, screen_margin
 
 PAIR_UNIT, PAIR_RECIPROCAL, PAIR_NONRECIPROCAL = 0, 1, 2
 BRO, RO, BATCH, GRADIENT, PAIRWISE, SME_BRO, SME_SGD = 0, 1, 2, 3, 4, 5, 6
@@ -50,6 +51,50 @@ RULES = {rule.name: rule for rule in (
 )}
 
 
+@numba.njit(inline="always")
+def _row_sums(i, positions, single, radii, box, rows, counts, pair_mode, seed, step, overlaps, unit_sum,
+              loss, touched, tag):
+    """overlaps[i], unit_sum[i] and loss[i] from particle i's Verlet row, partners in label order.
+
+    single: the positions (n, d) as float32, which screen out the partners clearly too far.
+    touched[j] = tag for every partner j found overlapping, unless touched is empty.
+    """
+    d = positions.shape[1]
+    inverse = 1.0 / box
+    side = np.float32(box)
+    count = 0
+    half_loss = 0.0
+    for k in range(d):
+        unit_sum[i, k] = 0.0
+    for c in range(counts[i]):
+        j = rows[i, c]
+        contact = radii[i] + radii[j]
+        reach = contact + screen_margin(box, contact)
+        if screen_distance2(single, i, j, side) >= np.float32(reach * reach):
+            continue
+        r2 = distance2(positions, i, j, box, inverse)
+        if r2 >= contact * contact:
+            continue
+        if touched.shape[0]:
+            touched[j] = tag
+        r = np.sqrt(r2)
+        count += 1
+        half_loss += 0.25 * (contact - r)
+        if r == 0.0:
+            continue  # coincident centres: no direction, no push (measure zero)
+        weight = 1.0 / r
+        if pair_mode == PAIR_RECIPROCAL:
+            weight *= rng.uniform(seed, step, rng.PAIR, min(i, j), max(i, j))
+        elif pair_mode == PAIR_NONRECIPROCAL:
+            weight *= rng.uniform(seed, step, rng.PAIR, i, j)
+        for k in range(d):  # recomputed rather than stored: overlaps are a minority of rows
+            dk = positions[i, k] - positions[j, k]
+            dk -= box * np.rint(dk * inverse)
+            unit_sum[i, k] += weight * dk
+    overlaps[i] = count
+    loss[i] = half_loss
+
+
 @numba.njit(parallel=True, cache=True)
 def overlap_sums(positions, radii, box, rows, counts, pair_mode, seed, step):
     """Overlaps of every particle through its Verlet row.
@@ -58,54 +103,42 @@ def overlap_sums(positions, radii, box, rows, counts, pair_mode, seed, step):
     loss (n,): half of particle i's pair losses, so that loss.sum() is the total hinge loss L).
     """
     n, d = positions.shape
-    overlaps = np.zeros(n, dtype=np.int64)
-    unit_sum = np.zeros((n, d))
-    loss = np.zeros(n)
-    inverse = 1.0 / box
+    single = positions.astype(np.float32)
+    overlaps = np.empty(n, dtype=np.int64)
+    unit_sum = np.empty((n, d))
+    loss = np.empty(n)
+    untouched = np.empty(0, dtype=np.int64)
     for i in numba.prange(n):
-        count = 0
-        half_loss = 0.0
-        for c in range(counts[i]):
-            j = rows[i, c]
-            contact = radii[i] + radii[j]
-            r2 = 0.0
-            for k in range(d):
-                dk = positions[i, k] - positions[j, k]
-                dk -= box * np.rint(dk * inverse)
-                r2 += dk * dk
-            if r2 >= contact * contact:
-                continue
-            r = np.sqrt(r2)
-            count += 1
-            half_loss += 0.25 * (contact - r)
-            if r == 0.0:
-                continue  # coincident centres: no direction, no push (measure zero)
-            weight = 1.0 / r
-            if pair_mode == PAIR_RECIPROCAL:
-                weight *= rng.uniform(seed, step, rng.PAIR, min(i, j), max(i, j))
-            elif pair_mode == PAIR_NONRECIPROCAL:
-                weight *= rng.uniform(seed, step, rng.PAIR, i, j)
-            for k in range(d):  # recomputed rather than stored: overlaps are a minority of rows
-                dk = positions[i, k] - positions[j, k]
-                dk -= box * np.rint(dk * inverse)
-                unit_sum[i, k] += weight * dk
-        overlaps[i] = count
-        loss[i] = half_loss
+        _row_sums(i, positions, single, radii, box, rows, counts, pair_mode, seed, step, overlaps,
+                  unit_sum, loss, untouched, 0)
     return overlaps, unit_sum, loss
 
 
 @numba.njit(parallel=True, cache=True)
-def move(positions, unit_sum, overlaps, in_batch, scale_mode, step_size, batch_fraction,
-         seed, step, box):
-    """Move every active particle in place (synchronous update) and fold it back into the box.
+def update_overlap_sums(particles, positions, single, radii, box, rows, counts, pair_mode, seed, step,
+                        overlaps, unit_sum, loss, touched, tag):
+    """Recompute, in place, the entries of ``overlap_sums`` for the given particles (m,) only;
+    single: the positions as float32 (n, d); touched (n,): set to tag for every partner found
+    overlapping one of them.
 
-    in_batch: (n,) bool, read only by the BATCH rule (SGD's selective batch).
+    Each value equals the one ``overlap_sums`` gives bit for bit (same expression, same order).
     """
-    n, d = positions.shape
+    for a in numba.prange(particles.shape[0]):
+        _row_sums(particles[a], positions, single, radii, box, rows, counts, pair_mode, seed, step,
+                  overlaps, unit_sum, loss, touched, tag)
+
+
+@numba.njit(parallel=True, cache=True)
+def move(positions, unit_sum, movers, scale_mode, step_size, batch_fraction, seed, step, box):
+    """Move the particles ``movers`` (m,) in place (synchronous update), fold them back into the box.
+
+    movers: the active particles, or for the BATCH rule (SGD) the batch only, which moves by
+    lr / 2 times its unit sum.
+    """
+    d = positions.shape[1]
     sgd_noise = np.sqrt(batch_fraction * (1.0 - batch_fraction))
-    for i in numba.prange(n):
-        if overlaps[i] == 0:
-            continue
+    for a in numba.prange(movers.shape[0]):
+        i = movers[a]
         if scale_mode == RO:
             norm2 = 0.0
             direction = np.empty(d)
@@ -118,9 +151,7 @@ def move(positions, unit_sum, overlaps, in_batch, scale_mode, step_size, batch_f
         else:
             if scale_mode == BRO:
                 scale = step_size * rng.uniform(seed, step, rng.KICK, i, 0)
-            elif scale_mode == BATCH:
-                scale = 0.5 * step_size if in_batch[i] else 0.0
-            elif scale_mode == GRADIENT:
+            elif scale_mode == BATCH or scale_mode == GRADIENT:
                 scale = 0.5 * step_size
             elif scale_mode == SME_BRO:
                 scale = 0.5 * step_size * (1.0 + rng.normal(seed, step, rng.KICK, i, 0) / np.sqrt(3.0))
@@ -136,6 +167,16 @@ def move(positions, unit_sum, overlaps, in_batch, scale_mode, step_size, batch_f
             positions[i, k] = 0.0 if x >= box else x
 
 
+def movers(active: np.ndarray, rule: Rule, batch_fraction: float, batch: str, seed: int,
+           step: int) -> np.ndarray:
+    """The particles that move at ``step``, from the active ones (m,) in any order: all of them, or
+    for the BATCH rule its batch only (``batch`` "selective" or "probabilistic", see ``kick``)."""
+    if rule.scale_mode != BATCH:
+        return active
+    pick = selective_members if batch == "selective" else probabilistic_members
+    return pick(active, batch_fraction, seed, step)
+
+
 def kick(positions: np.ndarray, overlaps: np.ndarray, unit_sum: np.ndarray, rule: Rule,
          step_size: float, batch_fraction: float, batch: str, seed: int, step: int, box: float) -> None:
     """Take one step of ``rule`` in place, from the output of ``overlap_sums`` at the same step.
@@ -143,15 +184,9 @@ def kick(positions: np.ndarray, overlaps: np.ndarray, unit_sum: np.ndarray, rule
     step_size: eps or lr (diameters); batch_fraction: b_f, read by sgd and sme_sgd;
     batch: "selective" (B = int(b_f |Q|) + 1 drawn from the active set) or "probabilistic".
     """
-    in_batch = _NO_BATCH
-    if rule.scale_mode == BATCH:
-        pick = selective_batch if batch == "selective" else probabilistic_batch
-        in_batch = pick(overlaps, batch_fraction, seed, step)
-    move(positions, unit_sum, overlaps, in_batch, rule.scale_mode, step_size, batch_fraction,
+    moving = movers(np.flatnonzero(overlaps), rule, batch_fraction, batch, seed, step)
+    move(positions, unit_sum, moving, rule.scale_mode, step_size, batch_fraction,
          np.uint64(seed), np.uint64(step), box)
-
-
-_NO_BATCH = np.zeros(0, dtype=np.bool_)
 
 
 def batch_size(active_count: int, batch_fraction: float) -> int:
@@ -159,25 +194,36 @@ def batch_size(active_count: int, batch_fraction: float) -> int:
     return min(int(batch_fraction * active_count) + 1, active_count)
 
 
-def selective_batch(overlaps: np.ndarray, batch_fraction: float, seed: int, step: int) -> np.ndarray:
-    """Mask (n,) of B = int(b_f |Q|) + 1 active particles drawn uniformly without replacement.
-
-    Every particle gets a counter-based key; the batch is the B active particles with the smallest
-    keys, which is a uniformly random B-subset of the active set.
-    """
-    active = np.flatnonzero(overlaps)
+def selective_members(active: np.ndarray, batch_fraction: float, seed: int, step: int) -> np.ndarray:
+    """B = int(b_f |Q|) + 1 of the active particles (m,), drawn uniformly without replacement: the B
+    with the smallest counter-based keys, a uniformly random B-subset (B,) whatever the order of
+    ``active``."""
     size = batch_size(active.size, batch_fraction)
-    in_batch = np.zeros(overlaps.shape[0], dtype=np.bool_)
     if size == active.size:
-        in_batch[active] = True
-        return in_batch
+        return active
     keys = rng.uniforms(np.uint64(seed), np.uint64(step), rng.BATCH, active, np.zeros_like(active))
-    in_batch[active[np.argpartition(keys, size - 1)[:size]]] = True
-    return in_batch
+    return active[np.argpartition(keys, size - 1)[:size]]
+
+
+def probabilistic_members(active: np.ndarray, batch_fraction: float, seed: int, step: int) -> np.ndarray:
+    """The active particles (m,) that join the batch, each independently with probability b_f."""
+    keys = rng.uniforms(np.uint64(seed), np.uint64(step), rng.BATCH, active, np.zeros_like(active))
+    return active[keys < batch_fraction]
+
+
+def selective_batch(overlaps: np.ndarray, batch_fraction: float, seed: int, step: int) -> np.ndarray:
+    """Mask (n,) of ``selective_members`` of the active particles (overlaps > 0)."""
+    members = selective_members(np.flatnonzero(overlaps), batch_fraction, seed, step)
+    return _mask(members, overlaps.shape[0])
 
 
 def probabilistic_batch(overlaps: np.ndarray, batch_fraction: float, seed: int, step: int) -> np.ndarray:
     """Mask (n,): each active particle joins the batch independently with probability b_f."""
-    index = np.arange(overlaps.shape[0])
-    keys = rng.uniforms(np.uint64(seed), np.uint64(step), rng.BATCH, index, np.zeros_like(index))
-    return (overlaps > 0) & (keys < batch_fraction)
+    members = probabilistic_members(np.flatnonzero(overlaps), batch_fraction, seed, step)
+    return _mask(members, overlaps.shape[0])
+
+
+def _mask(members: np.ndarray, n: int) -> np.ndarray:
+    in_batch = np.zeros(n, dtype=np.bool_)
+    in_batch[members] = True
+    return in_batch

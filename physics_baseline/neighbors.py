@@ -6,8 +6,9 @@ built the list. It is rebuilt when the two largest displacements since the last 
 more than the skin (HOOMD-blue's policy, sharpened), which guarantees that no overlap is missed.
 
 Two builders fill it: a cell list with a 3^d stencil where the box holds enough cells for the
-stencil to prune (low d, large n), and blocked brute force otherwise (high d, where 3^d cells span
-the whole box). ``overlapping_pairs_brute`` is the O(n^2) numpy twin that tests compare against.
+stencil to prune (low d, large n), and blocked brute force otherwise (``scan``; high d, where 3^d
+cells span the whole box), which screens candidates in single precision and decides the close
+ones exactly. ``overlapping_pairs_brute`` is the O(n^2) numpy twin that tests compare against.
 """
 import itertools
 
@@ -15,41 +16,73 @@ import numba
 import numpy as np
 
 from physics_baseline.box import ball_volume, minimum_image
+from physics_baseline.distances import screen_bounds, transposed_single, within
 
 
-_BLOCK = 256  # candidates per block of the brute-force builder
+_BLOCK = 256  # candidates per block of the brute-force scan
+
+
+@numba.njit(fastmath=True, cache=True)
+def _screen(transposed, i, first, size, side, screened):
+    """screened[:size]: squared periodic distances in single precision from particle i to the
+    candidates first .. first + size - 1, accumulated one dimension at a time over contiguous
+    memory (transposed: (d, n) float32). Approximate (fast math): ``scan`` only uses them to
+    discard candidates with a margin."""
+    screened[:size] = 0.0
+    for k in range(transposed.shape[0]):
+        xi = transposed[k, i]
+        axis = transposed[k, first:first + size]
+        for q in range(size):
+            delta = abs(xi - axis[q])
+            delta = min(delta, side - delta)
+            screened[q] += delta * delta
 
 
 @numba.njit(parallel=True, cache=True)
-def _build_brute(positions, box, cutoff, rows, counts):
-    """Fill rows by testing every pair, a block of candidates at a time.
+def scan(positions, transposed, particles, box, cutoff, rows, counts):
+    """rows[a, :counts[a]]: every particle within cutoff of particles[a], ascending, by testing all n.
 
-    Coordinates are read transposed, (d, n), so the distance of one particle to a block of
-    candidates accumulates one dimension at a time over contiguous memory (vectorisable).
+    A block of candidates at a time is screened in single precision (``_screen`` over
+    ``transposed = transposed_single(positions)``); a margin far above its error separates the
+    clear cases from the few close to the cutoff, which ``distance2`` decides, so the rows are
+    those of the exact test. A count beyond the width of rows is an overflow: the caller widens
+    rows and scans again.
     """
-    n, d = positions.shape
-    transposed = np.ascontiguousarray(positions.T)
+    d, n = transposed.shape
     capacity = rows.shape[1]
-    cutoff2 = cutoff * cutoff
-    inverse = 1.0 / box
-    for i in numba.prange(n):
+    side = np.float32(box)
+    bounds = screen_bounds(box, cutoff)
+    for a in numba.prange(particles.shape[0]):
+        i = particles[a]
         c = 0
-        distance2 = np.empty(_BLOCK)
+        screened = np.empty(_BLOCK, dtype=np.float32)
+        near = np.empty(_BLOCK, dtype=np.int64)
         for first in range(0, n, _BLOCK):
             size = min(n, first + _BLOCK) - first
-            distance2[:size] = 0.0
-            for k in range(d):
-                xi = transposed[k, i]
-                for q in range(size):
-                    delta = xi - transposed[k, first + q]
-                    delta -= box * np.rint(delta * inverse)
-                    distance2[q] += delta * delta
+            _screen(transposed, i, first, size, side, screened)
+            m = 0
             for q in range(size):
-                if distance2[q] < cutoff2 and first + q != i:
+                if screened[q] < bounds[1]:
+                    near[m] = q
+                    m += 1
+            for e in range(m):
+                j = first + near[e]
+                if j != i and within(screened[near[e]], bounds, positions, i, j, box, cutoff):
                     if c < capacity:
-                        rows[i, c] = first + q
+                        rows[a, c] = j
                     c += 1
-        counts[i] = c
+        counts[a] = c
+
+
+@numba.njit(inline="always")
+def cell_index(positions, i, box, cells_per_side):
+    """Flat index of the cell holding particle i, axis k weighted by cells_per_side^k."""
+    flat = 0
+    for k in range(positions.shape[1] - 1, -1, -1):
+        c = int(positions[i, k] / box * cells_per_side)
+        c = min(max(c, 0), cells_per_side - 1)
+        flat = flat * cells_per_side + c
+    return flat
 
 
 @numba.njit(cache=True)
@@ -59,12 +92,7 @@ def _cell_order(positions, box, cells_per_side):
     n_cells = cells_per_side ** d
     cell_of = np.empty(n, dtype=np.int64)
     for i in range(n):
-        flat = 0
-        for k in range(d - 1, -1, -1):
-            c = int(positions[i, k] / box * cells_per_side)
-            c = min(max(c, 0), cells_per_side - 1)
-            flat = flat * cells_per_side + c
-        cell_of[i] = flat
+        cell_of[i] = cell_index(positions, i, box, cells_per_side)
     start = np.zeros(n_cells + 1, dtype=np.int64)
     for i in range(n):
         start[cell_of[i] + 1] += 1
@@ -128,11 +156,11 @@ def _build_cells(positions, box, cutoff, cells_per_side, stencil, rows, counts):
                         c += 1
             counts[i] = c
             if c <= capacity:
-                _sort_row(rows[i, :c])
+                sort_row(rows[i, :c])
 
 
 @numba.njit(inline="always")
-def _sort_row(row):
+def sort_row(row):
     """Insertion sort in place: rows are short and nearly sorted."""
     for a in range(1, row.shape[0]):
         value = row[a]
@@ -177,6 +205,13 @@ def cells_per_side(box: float, cutoff: float, n: int, d: int) -> int:
     return m
 
 
+def check_cells(box: float, cutoff: float, n: int, d: int) -> None:
+    """Raise ValueError unless a cell list fits (``cells_per_side`` > 0)."""
+    if not cells_per_side(box, cutoff, n, d):
+        raise ValueError(f"a cell list needs at least 3 cells of width {cutoff:.3g} "
+                         f"per side of a box of side {box:.3g}")
+
+
 class VerletList:
     """Verlet list with a skin, rebuilt on a displacement criterion.
 
@@ -211,18 +246,18 @@ class VerletList:
         m = cells_per_side(self.box, self.cutoff, n, d)
         if self.method is None:
             self.method = "cells" if m else "brute"
-        if self.method == "cells" and not m:
-            raise ValueError(f"a cell list needs at least 3 cells of width {self.cutoff:.3g} "
-                             f"per side of a box of side {self.box:.3g}")
+        if self.method == "cells":
+            check_cells(self.box, self.cutoff, n, d)
         if self.rows.shape[0] != n:
-            capacity = _expected_neighbours(n, d, self.box, self.cutoff)
+            capacity = expected_neighbours(n, d, self.box, self.cutoff)
             self.rows = np.empty((n, capacity), dtype=np.int64)
             self.counts = np.empty(n, dtype=np.int64)
         while True:
             if self.method == "cells":
-                _build_cells(positions, self.box, self.cutoff, m, _stencil(d), self.rows, self.counts)
+                _build_cells(positions, self.box, self.cutoff, m, stencil(d), self.rows, self.counts)
             else:
-                _build_brute(positions, self.box, self.cutoff, self.rows, self.counts)
+                scan(positions, transposed_single(positions), np.arange(n), self.box, self.cutoff,
+                     self.rows, self.counts)
             largest = int(self.counts.max()) if n else 0
             if largest <= self.rows.shape[1]:
                 break
@@ -231,7 +266,7 @@ class VerletList:
         self.builds += 1
 
 
-def _expected_neighbours(n: int, d: int, box: float, cutoff: float) -> int:
+def expected_neighbours(n: int, d: int, box: float, cutoff: float) -> int:
     """A first row capacity: twice the mean count within the cutoff, plus a margin."""
     mean = (n - 1) * min(1.0, ball_volume(d) * cutoff ** d / box ** d)
     return int(min(n, 2 * mean + 16))
@@ -240,7 +275,7 @@ def _expected_neighbours(n: int, d: int, box: float, cutoff: float) -> int:
 _STENCILS: dict[int, np.ndarray] = {}
 
 
-def _stencil(d: int) -> np.ndarray:
+def stencil(d: int) -> np.ndarray:
     """All 3^d offsets in {-1, 0, 1}^d, shape (3^d, d) int64."""
     if d not in _STENCILS:
         _STENCILS[d] = np.array(list(itertools.product((-1, 0, 1), repeat=d)), dtype=np.int64)

@@ -9,10 +9,12 @@ from typing import Callable
 import numpy as np
 
 from physics_baseline import box as geometry
-from physics_baseline import dynamics
+from physics_baseline.algorithms import ActiveSetAlgorithm, FullAlgorithm, resolve
 from physics_baseline.config import ConfigError, SimulationConfig
 from physics_baseline.criticality import relaxation_time
-from physics_baseline.neighbors import VerletList, default_skin
+from physics_baseline.neighbors import default_skin
+
+ALGORITHMS = {engine.name: engine for engine in (FullAlgorithm, ActiveSetAlgorithm)}
 
 CHECKPOINT_VERSION = 1
 
@@ -37,6 +39,7 @@ class Run:
     steps_taken: int               # steps executed in this call
     neighbour_builds: int = 0
     neighbour_method: str = ""
+    algorithm: str = ""            # the algorithm that ran: "full" or "active"
 
     @property
     def relaxation_time(self) -> float:
@@ -60,6 +63,7 @@ class Run:
             "particle_steps_per_s": throughput,
             "neighbour_builds": self.neighbour_builds,
             "neighbour_method": self.neighbour_method,
+            "algorithm": self.algorithm,
         }
 
 
@@ -69,7 +73,8 @@ def simulate(positions: np.ndarray | None = None, checkpoint: str | os.PathLike 
     """Run one packing dynamics until it is absorbed (f_a = 0) or ``steps`` steps are taken.
 
     config: the fields of ``SimulationConfig`` (dynamics, d, n, phi, eps or lr, batch_fraction,
-    batch, steps, seed, record_every, polydispersity, size_ratio, skin, checkpoint_every).
+    batch, steps, seed, record_every, polydispersity, size_ratio, skin, checkpoint_every,
+    algorithm: "full", "active" or "auto", a speed choice only, see ``physics_baseline.algorithms``).
     positions: (n, d) start in diameters instead of uniform random ones (folded into the box).
     checkpoint: a path written atomically every ``checkpoint_every`` steps; with ``resume=True``
     the run continues from it when it exists (its config must match, ``steps`` may grow).
@@ -77,7 +82,6 @@ def simulate(positions: np.ndarray | None = None, checkpoint: str | os.PathLike 
     neighbour_method: "cells" or "brute" to force a builder (tests); None picks by geometry.
     """
     cfg = SimulationConfig.from_dict(config)
-    rule = dynamics.RULES[cfg.dynamics]
     radii = geometry.make_radii(cfg.n, cfg.polydispersity, cfg.size_ratio)
     side = geometry.box_length(radii, cfg.d, cfg.phi)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
@@ -94,27 +98,22 @@ def simulate(positions: np.ndarray | None = None, checkpoint: str | os.PathLike 
     x = np.ascontiguousarray(x, dtype=np.float64)
 
     skin = cfg.skin if cfg.skin is not None else default_skin(cfg.d)
-    verlet = VerletList(side, 2 * radii.max() + skin, skin, neighbour_method)
-    b_f = cfg.batch_fraction if cfg.batch_fraction is not None else 1.0
+    began = time.perf_counter()
+    engine = ALGORITHMS[resolve(cfg.algorithm)](cfg, x, radii, side, skin, neighbour_method, start)
     absorbed = False
     step = start
-    began = time.perf_counter()
     while True:
-        verlet.update(x)
-        overlaps, unit_sum, loss = dynamics.overlap_sums(
-            x, radii, side, verlet.rows, verlet.counts, rule.pair_mode, np.uint64(cfg.seed), np.uint64(step))
-        active = int(np.count_nonzero(overlaps))
-        absorbed = active == 0
+        absorbed = engine.active_count == 0
         if step % cfg.record_every == 0 or absorbed or step == cfg.steps:
-            f_a = active / cfg.n
+            f_a = engine.active_count / cfg.n
             records["steps"].append(step)
             records["active_fraction"].append(f_a)
-            records["loss"].append(float(loss.sum()) / cfg.n)
+            records["loss"].append(engine.loss_total / cfg.n)
             if progress is not None:
                 progress(step, f_a)
         if absorbed or step >= cfg.steps:
             break
-        dynamics.kick(x, overlaps, unit_sum, rule, cfg.step_size, b_f, cfg.batch, cfg.seed, step, side)
+        engine.advance(step)
         step += 1
         if checkpoint is not None and step % cfg.checkpoint_every == 0:
             _save_checkpoint(checkpoint, cfg, x, step, records)
@@ -125,8 +124,8 @@ def simulate(positions: np.ndarray | None = None, checkpoint: str | os.PathLike 
                active_fraction=series["active_fraction"].astype(np.float64),
                loss=series["loss"].astype(np.float64), absorbed=absorbed,
                absorption_step=step if absorbed else None, positions=x, radii=radii, box=side,
-               wall_time=elapsed, steps_taken=step - start, neighbour_builds=verlet.builds,
-               neighbour_method=verlet.method or "")
+               wall_time=elapsed, steps_taken=step - start, neighbour_builds=engine.neighbours.builds,
+               neighbour_method=engine.neighbours.method or "", algorithm=engine.name)
 
 
 def _checked_positions(positions, cfg: SimulationConfig) -> np.ndarray:
@@ -141,8 +140,8 @@ def _checked_positions(positions, cfg: SimulationConfig) -> np.ndarray:
 def _resume_key(cfg: SimulationConfig) -> dict:
     """The config fields a checkpoint must share with the run that resumes it."""
     key = cfg.to_dict()
-    for free in ("steps", "checkpoint_every"):
-        key.pop(free)
+    for free in ("steps", "checkpoint_every", "algorithm"):
+        key.pop(free, None)
     return key
 
 

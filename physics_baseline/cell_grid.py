@@ -1,0 +1,102 @@
+"""A cell grid whose membership follows particles one at a time, for neighbour searches in low d.
+
+The box is cut into m^d cells at least ``cutoff`` wide (m >= 3, ``neighbors.cells_per_side``);
+each cell keeps its particles in a doubly linked list, so a particle changes cell in O(1), and
+the particles within cutoff of a point are found in the 3^d cells around it.
+"""
+import numba
+import numpy as np
+
+from physics_baseline.distances import distance2
+from physics_baseline.neighbors import cell_index, sort_row, stencil
+
+
+@numba.njit(cache=True)
+def _link_cells(reference, box, m, head, after, before, cell_of):
+    """Fill the cell lists from scratch: head[c] is the first particle of cell c, after/before
+    the next and previous particle of the same cell (-1 at the ends)."""
+    head[:] = -1
+    for i in range(reference.shape[0]):
+        c = cell_index(reference, i, box, m)
+        cell_of[i] = c
+        before[i] = -1
+        after[i] = head[c]
+        if head[c] >= 0:
+            before[head[c]] = i
+        head[c] = i
+
+
+@numba.njit(cache=True)
+def _relink(particles, reference, box, m, head, after, before, cell_of):
+    """Move each of ``particles`` into the cell list of its (new) reference position."""
+    for a in range(particles.shape[0]):
+        i = particles[a]
+        c = cell_index(reference, i, box, m)
+        if c == cell_of[i]:
+            continue
+        if before[i] >= 0:
+            after[before[i]] = after[i]
+        else:
+            head[cell_of[i]] = after[i]
+        if after[i] >= 0:
+            before[after[i]] = before[i]
+        cell_of[i] = c
+        before[i] = -1
+        after[i] = head[c]
+        if head[c] >= 0:
+            before[head[c]] = i
+        head[c] = i
+
+
+@numba.njit(parallel=True, cache=True)
+def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, cell_of, found, sizes):
+    """found[a, :sizes[a]]: the particles within cutoff of particle particles[a], ascending, from
+    the 3^d stencil (offsets, (3^d, d)) of cells around it. A size beyond found's width is an
+    overflow: the caller rebuilds."""
+    d = reference.shape[1]
+    cutoff2 = cutoff * cutoff
+    inverse = 1.0 / box
+    capacity = found.shape[1]
+    for a in numba.prange(particles.shape[0]):
+        i = particles[a]
+        home = cell_of[i]
+        count = 0
+        for s in range(offsets.shape[0]):
+            flat, rest, scale = 0, home, 1
+            for k in range(d):
+                coord = (rest % m + offsets[s, k]) % m
+                rest //= m
+                flat += coord * scale
+                scale *= m
+            j = head[flat]
+            while j >= 0:
+                if j != i and distance2(reference, i, j, box, inverse) < cutoff2:
+                    if count < capacity:
+                        found[a, count] = j
+                    count += 1
+                j = after[j]
+        sizes[a] = count
+        if count <= capacity:
+            sort_row(found[a, :count])
+
+
+class CellGrid:
+    """Cells of the reference positions (n, d) in a box of side ``box`` split m times per axis."""
+
+    def __init__(self, reference: np.ndarray, box: float, cutoff: float, m: int):
+        n, d = reference.shape
+        self.box, self.cutoff, self.m = box, cutoff, m
+        self.offsets = stencil(d)
+        self.head = np.empty(m ** d, dtype=np.int64)
+        self.after, self.before, self.cell_of = (np.empty(n, dtype=np.int64) for _ in range(3))
+        _link_cells(reference, box, m, self.head, self.after, self.before, self.cell_of)
+
+    def moved(self, reference: np.ndarray, particles: np.ndarray) -> None:
+        """The references of particles (k,) changed: move them to their new cells."""
+        _relink(particles, reference, self.box, self.m, self.head, self.after, self.before, self.cell_of)
+
+    def search(self, reference: np.ndarray, particles: np.ndarray, found: np.ndarray,
+               sizes: np.ndarray) -> None:
+        """found[a, :sizes[a]]: every particle within cutoff of particles[a], ascending."""
+        _search_cells(reference, particles, self.box, self.cutoff, self.m, self.offsets, self.head,
+                      self.after, self.cell_of, found, sizes)
