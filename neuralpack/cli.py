@@ -24,7 +24,7 @@ from physics_baseline import ConfigError, SimulationConfig, simulate
 from physics_baseline.config import as_choice, as_int
 
 RUN_OPTIONS = {"out": None, "overwrite": False, "resume": False, "tracking": "offline"}
-RESUMABLE = ("steps", "checkpoint_every")  # the fields a checkpoint lets a resumed run change
+RESUMABLE = ("steps", "checkpoint_every", "algorithm")  # fields a resumed run may change
 DEMO_CONFIG = {"dynamics": "bro", "d": 3, "n": 5000, "eps": 0.02, "steps": 3000, "seed": 1, "record_every": 1}
 DEMO_PHI = (0.50, 0.55, 0.58, 0.60, 0.62, 0.64)
 
