@@ -55,21 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     fields = ", ".join(field.name for field in dataclasses.fields(SimulationConfig))
     parser = argparse.ArgumentParser(prog="neuralpack", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="command")
-    simulate_parser = commands.add_parser(
-        "simulate", help="run one particle packing dynamics",
-        description=f"Run one particle packing dynamics. Keys: {fields}; config=PATH (a YAML preset "
-                    "read first), out=DIR, overwrite=true|false, resume=true|false, "
-                    "tracking=offline|online|none.")
-    simulate_parser.add_argument("items", nargs="*", metavar="key=value")
-    simulate_parser.set_defaults(command=_simulate_command)
-    train_fields = ", ".join(field.name for field in dataclasses.fields(TrainConfig))
-    train_parser = commands.add_parser(
-        "train", help="train one encoder by particle-wise SGD on class manifolds",
-        description=f"Train one encoder by particle-wise SGD on class manifolds. Keys: {train_fields}; "
-                    "config=PATH (a YAML preset such as configs/train/anchor.yaml, read first), out=DIR, "
-                    "overwrite=true|false, resume=true|false, tracking=offline|online|none.")
-    train_parser.add_argument("items", nargs="*", metavar="key=value")
-    train_parser.set_defaults(command=_train_command)
+    _add_run_command(commands, "simulate", "run one particle packing dynamics", SimulationConfig,
+                     _simulate_command)
+    _add_run_command(commands, "train", "train one encoder by particle-wise SGD on class manifolds",
+                     TrainConfig, _train_command, " such as configs/train/anchor.yaml")
     sweep_parser = commands.add_parser(
         "sweep", help="run every run of a sweep file once, then tabulate them",
         usage="neuralpack sweep [-h] SWEEP.yaml [key=value ...]",
@@ -102,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
     demo_parser.set_defaults(command=_demo_command)
     commands.add_parser("bench", help="benchmarks (experiments/bench.py); the arguments are passed on")
     return parser
+
+
+def _add_run_command(commands, name: str, summary: str, config_class, command, preset_example: str = "") -> None:
+    """A run command (simulate, train): key=value items naming config_class fields, plus the options."""
+    fields = ", ".join(field.name for field in dataclasses.fields(config_class))
+    parser = commands.add_parser(
+        name, help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}. Keys: {fields}; config=PATH (a YAML preset"
+                    f"{preset_example}, read first), out=DIR, overwrite=true|false, resume=true|false, "
+                    "tracking=offline|online|none.")
+    parser.add_argument("items", nargs="*", metavar="key=value")
+    parser.set_defaults(command=command)
 
 
 def _simulate_command(items: list[str]) -> int:
