@@ -2,6 +2,7 @@ import csv
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
 
 import dask
@@ -133,33 +134,43 @@ def test_a_dask_local_cluster_gives_the_table_of_the_process_pool(tmp_path, caps
 def test_a_killed_worker_loses_no_run_and_changes_no_number(tmp_path):
     """Kill one of two workers while both are in the middle of a run (past a checkpoint): its run
     goes to the other worker and continues from its checkpoint; every run is stored once, with
-    the numbers of the same sweep executed by the local process pool."""
-    definition = sweep.load_sweep(SMOKE, {"steps": 3000, "checkpoint_every": 100, "record_every": 10})
+    the numbers of the same sweep executed by the local process pool. The runs stay active (phi
+    above phi_c) for all their steps, so that each lasts seconds and a watcher thread catches both
+    workers mid-run however fast the machine is."""
+    definition = sweep.load_sweep(SMOKE, {"steps": 10000, "checkpoint_every": 100, "record_every": 10})
+    definition["grid"]["phi"] = [0.65, 0.7]
     configs = sweep.expand(definition)
-    killed = []
+    killed, sweep_over = [], threading.Event()
     with dask.config.set({"distributed.scheduler.allowed-failures": 2}), \
             LocalCluster(n_workers=2, threads_per_worker=1, processes=True, silence_logs=logging.ERROR) as local, \
             Client(local) as client:
         pids = list(client.run(os.getpid).values())
 
-        def kill_one_worker_mid_run(state):
+        def kill_one_worker_mid_run():
             # a run with a checkpoint but no summary is in progress: with two, each worker has one
-            under_way = [d for d in (tmp_path / "dask" / "runs").glob("*")
-                         if (d / store.CHECKPOINT).exists() and not sweep.is_done(d)]
-            if not killed and len(under_way) == 2:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
+            while not sweep_over.wait(0.01):
+                under_way = [d for d in (tmp_path / "dask" / "runs").glob("*")
+                             if (d / store.CHECKPOINT).exists() and not sweep.is_done(d)]
+                if len(under_way) == 2:
+                    os.kill(pids[0], signal.SIGKILL)
+                    killed.append(pids[0])
+                    return
 
+        watcher = threading.Thread(target=kill_one_worker_mid_run)
+        watcher.start()
         execution = cluster.Execution.from_settings({"executor": "dask", "dask": {"address": local.scheduler_address}})
-        report = sweep.run_sweep(configs, tmp_path / "dask", execution.make_executor(),
-                                 progress=kill_one_worker_mid_run, retries=2)
+        try:
+            report = sweep.run_sweep(configs, tmp_path / "dask", execution.make_executor(), retries=2)
+        finally:
+            sweep_over.set()
+            watcher.join()
         assert killed and pids[0] not in client.run(os.getpid).values()
-    assert report.count(sweep.DONE) == len(configs) == 20 and not report.interrupted
+    assert report.count(sweep.DONE) == len(configs) == 8 and not report.interrupted
     assert sorted(o.spec.key for o in report.outcomes) == sorted(store.run_key(c) for c in configs)
     local_report = sweep.run_sweep(configs, tmp_path / "local", sweep.local_executor(2))
-    assert local_report.count(sweep.DONE) == 20
+    assert local_report.count(sweep.DONE) == 8
     rows = table(tmp_path / "dask")
-    assert len({row["run_key"] for row in rows}) == len(rows) == 20
+    assert len({row["run_key"] for row in rows}) == len(rows) == 8
     assert rows == table(tmp_path / "local")
     for row in rows:
         run_dirs = [tmp_path / name / "runs" / row["run_key"] for name in ("dask", "local")]
