@@ -17,14 +17,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from neuralpack import cluster, plots, store, sweep, tracking
+from neuralpack import cluster, kinds, plots, store, sweep, tracking
 from neuralpack.config import load_config, parse_overrides
+from neuralpack.ssl_config import SSLConfig
 from neuralpack.train_config import TrainConfig, TrainingDiverged
-from physics_baseline import ConfigError, SimulationConfig, simulate
+from physics_baseline import ConfigError, SimulationConfig
 from physics_baseline.config import as_choice, as_int
 
 RUN_OPTIONS = {"out": None, "overwrite": False, "resume": False, "tracking": "offline"}
-RESUMABLE = ("steps", "checkpoint_every", "algorithm")  # fields a resumed run may change
 DEMO_CONFIG = {"dynamics": "bro", "d": 3, "n": 5000, "eps": 0.02, "steps": 3000, "seed": 1, "record_every": 1}
 DEMO_PHI = (0.50, 0.55, 0.58, 0.60, 0.62, 0.64)
 
@@ -121,6 +121,8 @@ def _simulate_command(items: list[str]) -> int:
 def _train_command(items: list[str]) -> int:
     values = _preset_and_overrides(items)
     options = _run_options(values)
+    if kinds.kind_of(values) is kinds.SELF_SUPERVISED:
+        return _ssl_command(SSLConfig.from_dict(values), options)
     config = TrainConfig.from_dict(values)
     out = options["out"] or Path("runs/train") / (
         f"{config.encoder}-{config.space}-d{config.d}-n{config.n_classes}-{store.run_key(config.to_dict())}")
@@ -128,6 +130,21 @@ def _train_command(items: list[str]) -> int:
                      tracking_mode=options["tracking"])
     print(f"{config.encoder} on the {config.space}, d={config.d} N={config.n_classes} phi={config.phi:g}: "
           f"{_outcome(run)}")
+    print(out)
+    return 0
+
+
+def _ssl_command(config: SSLConfig, options: dict) -> int:
+    out = options["out"] or Path("runs/ssl") / (
+        f"{config.loss}-{config.data}-{config.encoder}-d{config.d}-{store.run_key(config.to_dict())}")
+    run = run_in_dir(config, out, overwrite=options["overwrite"], resume=options["resume"],
+                     tracking_mode=options["tracking"])
+    print(f"{config.loss} on {config.data}, {config.encoder} d={config.d}, {config.steps} steps: "
+          f"kNN accuracy {run.knn_accuracy:.3f}, linear probe {run.linear_probe_accuracy:.3f}, "
+          f"held-out f_a {run.evaluations[-1]['active_fraction']:.3f}, {run.wall_time:.1f} s")
+    for name, values in run.baselines.items():
+        print(f"  baseline {name.replace('_', ' ')}: kNN accuracy {values['knn_accuracy']:.3f}, "
+              f"linear probe {values['linear_probe_accuracy']:.3f}")
     print(out)
     return 0
 
@@ -299,22 +316,20 @@ def _tracking_mode(value) -> str:
     return as_choice("tracking", "none" if value is None else value, tracking.MODES)
 
 
-def run_in_dir(config: SimulationConfig | TrainConfig, out: Path, *, overwrite: bool, resume: bool,
+def run_in_dir(config: SimulationConfig | TrainConfig | SSLConfig, out: Path, *, overwrite: bool, resume: bool,
                tracking_mode: str):
     """Simulate or train config in the run directory out: config.yaml first, then the run with a
     progress bar and checkpoints, its files and f_a plot, and its tracking. Returns the
-    physics_baseline Run or the neuralpack.training TrainRun."""
-    if isinstance(config, TrainConfig):
-        from neuralpack import training    # torch and FAISS load only for training runs
-        command, execute, write = "train", training.train, training.write_run
-    else:
-        command, execute, write = "simulate", simulate, store.write_run
+    physics_baseline Run, the neuralpack.training TrainRun or the neuralpack.ssl SSLRun."""
     values = config.to_dict()
-    store.prepare_run_dir(out, values, overwrite=overwrite, resume=resume, may_change=RESUMABLE)
+    kind = kinds.kind_of(values)
+    execute, write = kind.executor()       # torch and FAISS load only for training runs
+    store.prepare_run_dir(out, values, overwrite=overwrite, resume=resume, may_change=kind.resumable)
     checkpoint = out / store.CHECKPOINT
+    total = getattr(config, "total_steps", config.steps)
     try:
         store.write_config(out, values)
-        with tqdm(total=config.steps, desc=out.name, unit="step", file=sys.stderr,
+        with tqdm(total=total, desc=out.name, unit="step", file=sys.stderr,
                   dynamic_ncols=True) as bar, _ctrl_c_at_records() as interrupted:
             def progress(step: int, active_fraction: float) -> None:
                 bar.update(step - bar.n)
@@ -328,12 +343,14 @@ def run_in_dir(config: SimulationConfig | TrainConfig, out: Path, *, overwrite: 
         with tracking.Tracker(tracking_mode, out, values, name=out.name) as tracker:
             tracker.log_series(run.steps, run.active_fraction, run.loss)
             tracker.log_summary(summary)
-            tracker.log_image("active_fraction", out / store.PLOT)
+            for figure in (store.PLOT, plots.SSL_PLOT):
+                if (out / figure).exists():
+                    tracker.log_image(Path(figure).stem, out / figure)
     except KeyboardInterrupt:
         kept = (f"the checkpoint {checkpoint}" if checkpoint.exists()
                 else f"no checkpoint yet (one is written every {config.checkpoint_every} steps)")
         print(f"\ninterrupted: kept {out / store.CONFIG} and {kept}; continue with\n"
-              f"  neuralpack {command} config={out / store.CONFIG} out={out} resume=true", file=sys.stderr)
+              f"  neuralpack {kind.command} config={out / store.CONFIG} out={out} resume=true", file=sys.stderr)
         raise
     return run
 

@@ -5,8 +5,8 @@ its samples as in CLAMP). A pair overlaps when |mu_i - mu_j| < R_i + R_j and the
 ``(1/2) (R_i + R_j - |mu_i - mu_j|)^p``; with p = 1 and R = 1/2 this is the paper's particle hinge
 ``U(r) = (1 - r)/2`` (lengths in diameters), whose gradient is
 ``grad_i L = -(1/2) sum_{j overlapping i} n_ij``, n_ij = (mu_i - mu_j)/|mu_i - mu_j|.
-(CLAMP divides the overlap by R_i + R_j; it is left undivided here so that the particle hinge is
-recovered exactly.)
+(CLAMP divides the overlap by R_i + R_j, ``relative_hinge_pair_loss``, which self-supervised runs
+use; the class-manifold runs leave it undivided so that the particle hinge is recovered exactly.)
 
 On the unit hypersphere distances are angles between centre directions and radii are angular
 radii (radians). On a periodic torus the caller passes the minimum-image displacement.
@@ -54,6 +54,18 @@ def hinge_pair_loss(centres_i: torch.Tensor, centres_j: torch.Tensor, radii_i: t
         displacement = centres_i - centres_j
     distance = torch.linalg.vector_norm(displacement, dim=-1)
     return _hinge(radii_i + radii_j - distance, power)
+
+
+def relative_hinge_pair_loss(centres_i: torch.Tensor, centres_j: torch.Tensor, radii_i: torch.Tensor,
+                             radii_j: torch.Tensor, power: float = 2) -> torch.Tensor:
+    """Per-pair loss (P,) ``(1/2) (1 - |mu_i - mu_j| / (R_i + R_j))_+^power`` (CLAMP's form).
+
+    centres_i, centres_j (P, d); radii_i, radii_j (P,), with R_i + R_j > 0. The overlap is
+    relative to the contact distance, so the loss has no length unit; pairs that do not overlap
+    cost 0 with gradient 0.
+    """
+    distance = torch.linalg.vector_norm(centres_i - centres_j, dim=-1)
+    return _hinge(1 - distance / (radii_i + radii_j), power)
 
 
 def sphere_hinge_pair_loss(centres_i: torch.Tensor, centres_j: torch.Tensor, angles_i: torch.Tensor,

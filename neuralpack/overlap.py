@@ -1,10 +1,11 @@
 """Overlap search among class-manifold centres: exact, in memory linear in N, through FAISS.
 
-Two geometries (neuralpack.space):
+Three geometries (neuralpack.space, and flat space):
 - torus: balls of radii R_i in the periodic box of side L overlap when the minimum-image distance
   is below R_i + R_j (strict), as in the particle runs;
 - sphere: caps of angular radii theta_i on S^(d-1) overlap when the angle between their centres is
-  below theta_i + theta_j (strict).
+  below theta_i + theta_j (strict);
+- flat R^d (the centres of a self-supervised batch): balls overlap when |x_i - x_j| < R_i + R_j.
 
 FAISS finds, in float32, a superset of the overlapping pairs (range searches with a margin that
 covers every float32 rounding); the exact float64 test of neuralpack.space then decides each
@@ -13,7 +14,7 @@ of cells at least a reach wide sorts the centres, and each cell is searched in i
 where plain coordinates relative to the cell give the minimum-image distance of every pair that
 can overlap (``_window_pairs``); a small box puts every coordinate on a circle instead
 (``_circle_embedding``) and searches exhaustively. Memory is linear in N plus the pairs found.
-``dense_torus_overlaps`` and ``dense_sphere_overlaps`` are the O(N^2) torch twins that tests
+``dense_torus_overlaps``, ``dense_sphere_overlaps`` and ``dense_flat_overlaps`` are the O(N^2) torch twins that tests
 compare against. Every search returns the pairs i < j as an (m, 2) int64 array sorted by (i, j).
 """
 import math
@@ -113,6 +114,35 @@ def sphere_overlaps(centres, angles) -> np.ndarray:
     return _range_pairs(directions, lambda: faiss.IndexFlatIP(d), threshold, overlapping)
 
 
+def flat_overlaps(centres, radii) -> np.ndarray:
+    """Overlapping pairs of balls in flat R^d, shape (m, 2) int64, sorted: |x_i - x_j| < R_i + R_j.
+
+    centres: (N, d) float; radii: (N,) >= 0, in the centres' length unit. NumPy arrays or torch
+    tensors. An exhaustive FAISS L2 range search at reach 2 max R (widened to cover float32
+    rounding of |x|^2 + |y|^2 - 2 x.y) proposes the candidates; the exact float64 test decides.
+    """
+    x, r = _validated(centres, radii, "radii", math.inf)
+    n, d = x.shape
+    reach = 2 * float(r.max()) if n else 0.0
+    if n < 2 or reach == 0:
+        return _pairs(np.empty(0, np.int64), np.empty(0, np.int64))
+    scale = float(np.abs(x).max()) * math.sqrt(d)                  # bounds every |x|
+    threshold = (reach * (1 + RELATIVE_MARGIN)) ** 2 + 8 * (d + 2) * _EPS32 * scale ** 2
+    xt, rt = torch.from_numpy(x), torch.from_numpy(r)
+
+    def overlapping(i, j):
+        return _flat_overlap(xt[i], xt[j], rt[i] + rt[j])
+
+    return _range_pairs(x, lambda: faiss.IndexFlatL2(d), threshold, overlapping)
+
+
+def dense_flat_overlaps(centres, radii) -> np.ndarray:
+    """The O(N^2) torch twin of ``flat_overlaps`` (memory N^2 d: small N only)."""
+    x, r = _validated(centres, radii, "radii", math.inf)
+    x, r = torch.from_numpy(x), torch.from_numpy(r)
+    return _upper_pairs(_flat_overlap(x[:, None], x[None, :], r[:, None] + r[None, :]))
+
+
 def dense_torus_overlaps(centres, radii, side: float) -> np.ndarray:
     """The O(N^2) torch twin of ``torus_overlaps`` (memory N^2 d: small N only)."""
     x, r = _validated(centres, radii, "radii", math.inf)
@@ -155,6 +185,12 @@ def torus_normal_sums(centres: torch.Tensor, pairs, side: float) -> torch.Tensor
 def _torus_overlap(torus: Torus, a: torch.Tensor, b: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
     """|b - a|^2 < reach^2 (minimum image), the test of physics_baseline.neighbors."""
     delta = torus.displacement(b, a)
+    return (delta * delta).sum(dim=-1) < reach ** 2
+
+
+def _flat_overlap(a: torch.Tensor, b: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
+    """|b - a|^2 < reach^2 in flat space."""
+    delta = b - a
     return (delta * delta).sum(dim=-1) < reach ** 2
 
 
@@ -531,5 +567,5 @@ def _validated(centres, values, name: str, high: float,
     return x, v
 
 
-__all__ = ["dense_sphere_overlaps", "dense_torus_overlaps", "overlap_counts", "sphere_overlaps",
-           "torus_normal_sums", "torus_overlaps"]
+__all__ = ["dense_flat_overlaps", "dense_sphere_overlaps", "dense_torus_overlaps", "flat_overlaps", "overlap_counts",
+           "sphere_overlaps", "torus_normal_sums", "torus_overlaps"]

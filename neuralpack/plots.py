@@ -148,3 +148,28 @@ def plot_pair_correlation(curves: dict[str, tuple[list, list]], path: str | Path
     axes.set_ylim(0, None)
     axes.legend(fontsize="x-small")
     save_figure(figure, path)
+
+
+SSL_PLOT = "ssl_training.png"  # with its twin ssl_training.pdf
+
+
+def plot_ssl_training(evaluations: list[dict], baselines: dict[str, dict], path: str | Path) -> None:
+    """A self-supervised run over training: left, the kNN accuracy of held-out labels with each
+    baseline's final one as a dashed line; right, the probe manifolds' active fraction f_a and
+    mean radius. evaluations: dicts with step, knn_accuracy, active_fraction, radius_mean."""
+    steps = [e["step"] for e in evaluations]
+    figure = Figure(figsize=(10.0, 4.0), layout="constrained")
+    accuracy, packing = figure.subplots(1, 2)
+    accuracy.plot(steps, [e["knn_accuracy"] for e in evaluations], "o-", label="trained encoder")
+    for k, (name, values) in enumerate(sorted(baselines.items())):
+        if values.get("knn_accuracy") is not None:
+            accuracy.axhline(values["knn_accuracy"], linestyle="--", color=f"C{k + 1}", label=name.replace("_", " "))
+    accuracy.set_xlabel("step")
+    accuracy.set_ylabel("kNN accuracy (held-out labels)")
+    accuracy.legend(fontsize="small")
+    packing.plot(steps, [e["active_fraction"] for e in evaluations], "o-", label="active fraction $f_a$")
+    packing.plot(steps, [e["radius_mean"] for e in evaluations], "s-", label="mean radius")
+    packing.set_xlabel("step")
+    packing.set_ylabel("held-out instance manifolds")
+    packing.legend(fontsize="small")
+    save_figure(figure, path)

@@ -23,7 +23,9 @@ from physics_baseline import ConfigError, Run
 
 CONFIG, SERIES, FINAL, SUMMARY, CHECKPOINT = "config.yaml", "series.csv", "final.npz", "summary.json", "checkpoint.npz"
 PLOT = "active_fraction.png"  # with its twin active_fraction.pdf
-RUN_FILES = (CONFIG, SERIES, FINAL, SUMMARY, CHECKPOINT, PLOT, "active_fraction.pdf")
+RUN_FILES = (CONFIG, SERIES, FINAL, SUMMARY, CHECKPOINT, PLOT, "active_fraction.pdf",
+             # self-supervised runs (neuralpack.ssl) also write these
+             "evaluations.csv", "encoder.pt", "checkpoint-infonce.npz", "ssl_training.png", "ssl_training.pdf")
 TRACKING_DIR = "wandb"
 
 

@@ -50,10 +50,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from neuralpack import store
-from neuralpack.train_config import TrainConfig
+from neuralpack import kinds, store
 from neuralpack.config import read_preset
-from physics_baseline import ConfigError, SimulationConfig, simulate
+from physics_baseline import ConfigError, SimulationConfig
 from physics_baseline.criticality import is_steady, steady_state_activity
 
 SETTINGS = ("executor", "workers", "retries", "tracking", "dask")  # how the runs execute, not what they are
@@ -166,8 +165,7 @@ def _set_nested(mapping: dict, path: list[str], value) -> None:
 
 def expand(sweep: dict) -> list[dict]:
     """The runs of a sweep (a mapping with base, grid and zip) as validated config dicts
-    (``config_class``: particle or training runs),
-    in product order; runs that are equal after validation appear once.
+    (``kinds.kind_of``: particle, class-manifold or self-supervised runs), in product order; runs that are equal after validation appear once.
 
     Raises ConfigError before anything runs: for a malformed sweep, naming the key; for a bad run,
     naming the field, the run's index in the product (from 0) and its swept values.
@@ -177,19 +175,13 @@ def expand(sweep: dict) -> list[dict]:
     runs = {}
     for index, values in enumerate(_products(base, grid, zipped)):
         try:
-            config = config_class(values).from_dict(values).to_dict()
+            config = kinds.kind_of(values).config_class.from_dict(values).to_dict()
         except ConfigError as error:
             label = ", ".join(f"{field}={values[field]}" for field in swept)
             message = str(error).removeprefix(f"{error.field}: ")
             raise ConfigError(error.field, f"sweep run {index} ({label}): {message}") from None
         runs.setdefault(store.run_key(config), config)
     return list(runs.values())
-
-
-def config_class(values: dict) -> type:
-    """The config of a run: TrainConfig (a training run of neuralpack.training) when it names an
-    encoder, else SimulationConfig (a particle run)."""
-    return TrainConfig if "encoder" in values else SimulationConfig
 
 
 def _sections(sweep: dict) -> tuple[dict, dict, dict]:
@@ -250,14 +242,11 @@ def run_one(spec: RunSpec) -> Outcome:
     if is_done(spec.run_dir):
         return Outcome(spec, SKIPPED)
     try:
+        kind = kinds.kind_of(spec.config)
         store.prepare_run_dir(spec.run_dir, spec.config, overwrite=False, resume=True)
         (spec.run_dir / ERROR).unlink(missing_ok=True)
         store.write_config(spec.run_dir, spec.config)
-        if config_class(spec.config) is TrainConfig:
-            from neuralpack import training     # torch and FAISS load only where a run trains
-            execute, write = training.train, training.write_run
-        else:
-            execute, write = simulate, store.write_run
+        execute, write = kind.executor()        # torch and FAISS load only where a run trains
         write(spec.run_dir, execute(**spec.config, checkpoint=spec.run_dir / store.CHECKPOINT, resume=True))
     except Exception as error:
         return failed(spec, error)

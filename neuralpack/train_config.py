@@ -15,6 +15,7 @@ from physics_baseline.config import ConfigError, as_choice, as_float, as_int
 ENCODERS = ("embedding_table", "random_feature_linear", "mlp", "cnn")
 SPACES = ("torus", "sphere")
 MAX_DIMENSION = 64
+RESUMABLE = ("steps", "checkpoint_every")  # the fields a resumed run may change
 
 
 class TrainingDiverged(RuntimeError):

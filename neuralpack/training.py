@@ -47,11 +47,10 @@ from neuralpack.encoders import build_encoder
 from neuralpack.loss import _hinge, manifold_centres, manifold_radii, sphere_hinge_pair_loss
 from neuralpack.overlap import overlap_counts, sphere_overlaps, torus_overlaps
 from neuralpack.space import Sphere, Torus
-from neuralpack.train_config import TrainConfig, TrainingDiverged
+from neuralpack.train_config import RESUMABLE, TrainConfig, TrainingDiverged
 
 SERIES = ("steps", "active_fraction", "loss", "active_count")
 CHECKPOINT_VERSION = 1
-RESUMABLE = ("steps", "checkpoint_every")  # the fields a resumed run may change
 
 
 @dataclass

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+import physics_baseline
 from experiments import phase_boundary, studies
 from neuralpack import sweep
 from neuralpack.cli import main
@@ -87,7 +88,7 @@ def test_a_failing_run_stops_the_study_with_exit_code_1(tmp_path, capsys, monkey
     def broken(**config):
         raise FloatingPointError("planted failure")
 
-    monkeypatch.setattr(sweep, "simulate", broken)
+    monkeypatch.setattr(physics_baseline, "simulate", broken)
     assert main(["experiment", "tiny", f"out={tmp_path / 'x'}", "workers=1"]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "planted failure" in error and "error.txt" in error

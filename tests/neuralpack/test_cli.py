@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
+import physics_baseline
 from neuralpack import cli, store
 from physics_baseline.box import box_length, make_radii
 
@@ -104,7 +105,7 @@ def test_resume_with_another_config_is_refused_untouched(tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_path, capsys, monkeypatch):
-    real_simulate, pressed = cli.simulate, []
+    real_simulate, pressed = physics_baseline.simulate, []
 
     def simulate_with_ctrl_c(progress, **config):
         def press_once_at_step_25(step, active_fraction):
@@ -114,7 +115,7 @@ def test_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_pat
             progress(step, active_fraction)
         return real_simulate(progress=press_once_at_step_25, **config)
 
-    monkeypatch.setattr(cli, "simulate", simulate_with_ctrl_c)
+    monkeypatch.setattr(physics_baseline, "simulate", simulate_with_ctrl_c)
     dense = ["d=2", "n=200", "phi=0.8", "eps=0.05", "steps=60", "checkpoint_every=10", "tracking=none"]
     run_dir = tmp_path / "r"
     assert cli.main(["simulate", *dense, f"out={run_dir}"]) == 130

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from distributed import Client, LocalCluster
 
+import physics_baseline
 from neuralpack import cli, cluster, store, sweep
 from physics_baseline import ConfigError
 
@@ -109,8 +110,8 @@ def test_failed_runs_are_attempted_again_and_then_reported(tmp_path, monkeypatch
             raise RuntimeError(f"attempt {attempts[config['seed']]} of seed {config['seed']}")
         return real_simulate(**config)
 
-    real_simulate = sweep.simulate
-    monkeypatch.setattr(sweep, "simulate", flaky)
+    real_simulate = physics_baseline.simulate
+    monkeypatch.setattr(physics_baseline, "simulate", flaky)
     configs = sweep.expand({"base": {"n": 300, "phi": 0.5, "eps": 0.02, "steps": 50}, "grid": {"seed": [1, 2, 3]}})
     report = sweep.run_sweep(configs, tmp_path, sweep.inline, retries=2)
     outcomes = {o.spec.config["seed"]: o for o in report.outcomes}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neuralpack.loss import (ManifoldHingeLoss, hinge_pair_loss, manifold_centres, manifold_radii,
-                             sphere_hinge_pair_loss)
+                             relative_hinge_pair_loss, sphere_hinge_pair_loss)
 from physics_baseline import ConfigError
 
 
@@ -166,3 +166,29 @@ def test_bad_shapes_are_named():
     with pytest.raises(ConfigError) as error:
         manifold_radii(centres, 1.0)
     assert error.value.field == "embeddings"
+
+
+@pytest.mark.parametrize("power", [1, 2])
+def test_relative_hinge_matches_a_loop_and_has_the_contact_gradient(power):
+    centres, radii = overlapping_configuration(n=25, d=4, side=2.0, seed=power)
+    pairs = all_pairs(25)
+    i, j = pairs[:, 0], pairs[:, 1]
+    x = torch.from_numpy(centres).requires_grad_()
+    per_pair = relative_hinge_pair_loss(x[i], x[j], torch.from_numpy(radii)[i], torch.from_numpy(radii)[j], power)
+    expected = []
+    for a, b in pairs.tolist():
+        distance = math.sqrt(float((centres[a] - centres[b]) @ (centres[a] - centres[b])))
+        expected.append(0.5 * max(1 - distance / (radii[a] + radii[b]), 0.0) ** power)
+    np.testing.assert_allclose(per_pair.detach().numpy(), expected, rtol=1e-12, atol=0)
+    assert 0 < np.count_nonzero(expected) < len(expected)
+    per_pair.sum().backward()
+    # the gradient on i of one overlapping pair: -(p/2) o^(p-1) n_ij / (R_i + R_j), o the relative overlap
+    a, b = next((a, b) for (a, b), value in zip(pairs.tolist(), expected) if value > 0)
+    x2 = torch.from_numpy(centres).requires_grad_()
+    relative_hinge_pair_loss(x2[a:a + 1], x2[b:b + 1], torch.tensor([radii[a]]), torch.tensor([radii[b]]),
+                             power).sum().backward()
+    delta = centres[a] - centres[b]
+    distance = np.linalg.norm(delta)
+    overlap = 1 - distance / (radii[a] + radii[b])
+    expected_grad = -(power / 2) * overlap ** (power - 1) * delta / distance / (radii[a] + radii[b])
+    np.testing.assert_allclose(x2.grad[a].numpy(), expected_grad, rtol=1e-10)

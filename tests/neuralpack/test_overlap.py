@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from neuralpack import overlap
-from neuralpack.overlap import (dense_sphere_overlaps, dense_torus_overlaps, overlap_counts, sphere_overlaps,
-                                torus_normal_sums, torus_overlaps)
+from neuralpack.overlap import (dense_flat_overlaps, dense_sphere_overlaps, dense_torus_overlaps, flat_overlaps,
+                                overlap_counts, sphere_overlaps, torus_normal_sums, torus_overlaps)
 from neuralpack.space import Sphere, Torus
 from physics_baseline import ConfigError
 from physics_baseline.box import make_radii, minimum_image, wrap
@@ -282,6 +282,44 @@ def test_sphere_invalid_arguments_name_the_argument():
             with pytest.raises(ConfigError) as error:
                 search(*arguments)
             assert error.value.field == field
+
+
+@pytest.mark.parametrize("d", [2, 3, 8, 32, 128])
+def test_flat_search_equals_dense_twin_and_contacts(monkeypatch, d):
+    """Random unit-ball centres with polydisperse radii, plus pairs placed CONTACT_GAP inside and
+    outside contact; blocks of 50 rows so that several FAISS searches meet."""
+    monkeypatch.setattr(overlap, "QUERY_BLOCK", 50)
+    rng = np.random.default_rng(d)
+    centres = rng.standard_normal((300, d))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True) * rng.uniform(1, 3, (300, 1))
+    radii = rng.uniform(0.02, 0.4, 300)
+    touching, apart = [], []
+    for gap, kept in ((-CONTACT_GAP, touching), (CONTACT_GAP, apart)):
+        first, r_a, r_b = rng.standard_normal(d) * 0.3, 0.2, 0.15
+        centres = np.vstack([centres, first, first + (r_a + r_b + gap) * _unit(rng, d)])
+        radii = np.concatenate([radii, [r_a, r_b]])
+        kept.append((len(radii) - 2, len(radii) - 1))
+    found = flat_overlaps(centres, radii)
+    assert found.dtype == np.int64 and found.shape[1] == 2 and len(found) > 0
+    assert np.array_equal(found, dense_flat_overlaps(centres, radii))
+    pairs = set(map(tuple, found.tolist()))
+    assert set(touching) <= pairs and not set(apart) & pairs
+    distance = np.linalg.norm(centres[:, None] - centres[None, :], axis=-1)      # independent numpy test
+    reach = radii[:, None] + radii[None, :]
+    clear = np.triu(np.abs(distance - reach) > 1e-6, 1)
+    assert set(map(tuple, np.argwhere(clear & (distance < reach)).tolist())) == \
+        pairs & set(map(tuple, np.argwhere(clear).tolist()))
+
+
+def test_flat_search_edge_cases_and_errors():
+    assert flat_overlaps(np.zeros((1, 3)), np.ones(1)).shape == (0, 2)
+    assert flat_overlaps(np.zeros((4, 3)), np.zeros(4)).shape == (0, 2)      # points never overlap
+    assert flat_overlaps(torch.zeros(3, 2), torch.ones(3)).tolist() == [[0, 1], [0, 2], [1, 2]]
+    for arguments, field in (((np.ones((3, 2)), np.ones(2)), "radii"), ((np.ones(3), np.ones(3)), "centres"),
+                             ((np.ones((3, 2)), -np.ones(3)), "radii")):
+        with pytest.raises(ConfigError) as error:
+            flat_overlaps(*arguments)
+        assert error.value.field == field
 
 
 def test_overlap_counts():

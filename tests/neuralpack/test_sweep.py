@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+import physics_baseline
 from neuralpack import cli, store, sweep
 from physics_baseline import ConfigError, simulate
 from physics_baseline.criticality import steady_state_activity
@@ -155,7 +156,7 @@ def test_a_failing_run_is_reported_and_the_others_finish(sweep_file, tmp_path, c
             raise RuntimeError("boom at phi 0.5")
         return simulate(**config)
 
-    monkeypatch.setattr(sweep, "simulate", simulate_failing_at_phi_05_seed_2)
+    monkeypatch.setattr(physics_baseline, "simulate", simulate_failing_at_phi_05_seed_2)
     out = tmp_path / "out"
     code = cli.main(["sweep", str(sweep_file), f"out={out}", "workers=1"])
     captured = capsys.readouterr()
@@ -198,7 +199,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_uninterrupted_sta
             resumed_from.append(int(saved["step"]))
         return simulate(checkpoint=checkpoint, **kwargs)
 
-    monkeypatch.setattr(sweep, "simulate", spy)
+    monkeypatch.setattr(physics_baseline, "simulate", spy)
     split = sweep.run_sweep(config, tmp_path / "split", sweep.inline)
     monkeypatch.undo()
     whole = sweep.run_sweep(config, tmp_path / "whole", sweep.inline)

@@ -1,0 +1,432 @@
+"""Self-supervised manifold packing: every training image is an instance manifold.
+
+Each step draws ``batch_size`` images (a seeded permutation per epoch), makes ``views`` augmented
+views of each (``neuralpack.data.augmentation``), embeds them on the unit sphere of R^d (the
+encoder's output, L2-normalised) and descends one of two losses:
+
+- packing: image i has centre mu_i (mean of its view embeddings) and radius
+  R_i = r_s sqrt(trace cov_i / min(views, d)) (CLAMP). FAISS (``overlap.flat_overlaps``) finds the
+  overlapping pairs |mu_i - mu_j| < R_i + R_j among the batch and the ``bank`` most recent centres
+  of earlier batches (held fixed; never an image's own earlier centre); the loss per image is
+  (1/B) sum_pairs (1/2)(1 - |mu_i - mu_j| / (R_i + R_j))^p + radius_weight mean_i R_i^2.
+- infonce: SimCLR's loss over the views (``neuralpack.contrastive``), the baseline.
+
+Packing observables are measured for both, on the batch at every record (active fraction f_a: the
+share of batch images with an overlapping partner; mean radius) and, every ``eval_every`` steps,
+on ``probe_images`` held-out images with fixed views: f_a, the effective packing fraction
+phi_eff = sum_i R_i^d (the manifolds' ball volumes over the unit ball's, overlaps counted twice),
+radius quantiles, the mean distance between centres and to the nearest centre, and the kNN
+accuracy of held-out labels. At the end: kNN and linear-probe accuracies of the trained encoder
+and, with ``baselines``, of a random encoder (the same initial weights, untrained), PCA of the
+pixels to d, the raw pixels, and an encoder trained by InfoNCE with the same data, steps and
+optimiser. Lengths are in units of the embedding sphere's radius; steps are optimiser steps.
+"""
+import csv
+import io
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional
+
+from physics_baseline.config import ConfigError
+from neuralpack import data, evaluation, store
+from neuralpack.contrastive import info_nce_loss
+from neuralpack.encoders import build_encoder
+from neuralpack.loss import manifold_centres, manifold_radii, relative_hinge_pair_loss
+from neuralpack.optim import LARS
+from neuralpack.overlap import flat_overlaps
+from neuralpack.ssl_config import RESUMABLE, SSLConfig
+from neuralpack.train_config import TrainingDiverged
+
+SERIES = ("steps", "active_fraction", "loss", "radius_mean")
+OBSERVABLES = ("step", "knn_accuracy", "active_fraction", "phi_eff", "radius_mean", "radius_q10",
+               "radius_q50", "radius_q90", "centre_distance", "nn_distance")
+CHECKPOINT_VERSION = 1
+INFONCE_CHECKPOINT = "checkpoint-infonce.npz"
+EVALUATIONS, ENCODER = "evaluations.csv", "encoder.pt"
+EMBED_BATCH = 1024                                     # images per forward pass when evaluating
+
+
+@dataclass
+class SSLRun:
+    """A finished self-supervised run.
+
+    Series, one entry per record (every ``record_every`` steps), measured on the batch of that
+    step: ``steps``, ``active_fraction``, ``loss`` and ``radius_mean``. ``evaluations``: one dict
+    per evaluation (keys OBSERVABLES) on the held-out probe images. ``baselines``: name -> its
+    accuracies (and, for encoders, its final probe observables).
+    """
+    config: SSLConfig
+    steps: np.ndarray
+    active_fraction: np.ndarray
+    loss: np.ndarray
+    radius_mean: np.ndarray
+    evaluations: list[dict]
+    knn_accuracy: float
+    linear_probe_accuracy: float
+    baselines: dict[str, dict]
+    probe_centres: np.ndarray      # (probe_images, d) final centres of the probe manifolds
+    probe_radii: np.ndarray        # (probe_images,)
+    wall_time: float               # seconds spent in this call (training, baselines, evaluation)
+    steps_taken: int               # steps of the trained encoder executed in this call
+    encoder: nn.Module = field(repr=False, compare=False, default=None)
+
+    def summary(self) -> dict:
+        """The run's results, JSON-ready (NaN as None)."""
+        final = {key: value for key, value in self.evaluations[-1].items() if key != "step"}
+        values = {
+            "knn_accuracy": self.knn_accuracy,
+            "linear_probe_accuracy": self.linear_probe_accuracy,
+            "baselines": self.baselines,
+            "final_active_fraction": final["active_fraction"],
+            "phi_eff": final["phi_eff"],
+            "radius_mean": final["radius_mean"],
+            "centre_distance": final["centre_distance"],
+            "nn_distance": final["nn_distance"],
+            "last_step": int(self.steps[-1]) if len(self.steps) else 0,
+            "wall_time_s": self.wall_time,
+            "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None,
+        }
+        return _finite(values)
+
+
+def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
+          progress: Callable[[int, float], None] | None = None, **config) -> SSLRun:
+    """Train an encoder on instance manifolds, then evaluate it and (``baselines``) its baselines.
+
+    config: the fields of ``SSLConfig`` (``profile=NAME`` reads configs/ssl/NAME.yaml). checkpoint:
+    a path written atomically every ``checkpoint_every`` steps (the InfoNCE baseline keeps its own
+    beside it); with ``resume=True`` the run continues from it and ends exactly where an
+    uninterrupted run would. progress: called as progress(step, active_fraction) at every record,
+    the baseline's steps counted after the encoder's (``total_steps``).
+    Raises TrainingDiverged when the loss or a weight becomes NaN or infinite.
+    """
+    cfg = SSLConfig.from_dict(config)
+    began = time.perf_counter()
+    device = pick_device(cfg.device)
+    (train_images, train_labels), (test_images, test_labels) = data.image_splits(
+        cfg.data, cfg.data_root, cfg.download, cfg.images)
+    probe = _Probe(cfg, train_images, train_labels, test_images, test_labels, device)
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    trained = _fit(cfg, cfg.loss, train_images, probe, device, checkpoint, resume, progress, offset=0)
+    baselines = {}
+    if cfg.baselines:
+        untrained = build_encoder(cfg.encoder, 1, tuple(train_images.shape[1:]), cfg.d, seed=cfg.seed).to(device)
+        baselines["random_encoder"] = {**probe.accuracies(untrained), **_final(probe.observe(untrained, 0))}
+        train_pixels, test_pixels = _pixels(train_images), _pixels(test_images)
+        baselines["pca"] = probe.label_accuracies(*evaluation.pca_features(train_pixels, test_pixels, cfg.d))
+        baselines["raw_pixels"] = probe.label_accuracies(train_pixels, test_pixels)
+        if cfg.loss == "packing":
+            sibling = None if checkpoint is None else checkpoint.with_name(INFONCE_CHECKPOINT)
+            infonce = _fit(cfg, "infonce", train_images, probe, device, sibling, resume, progress, offset=cfg.steps)
+            baselines["infonce"] = {**probe.accuracies(infonce.encoder), **_final(infonce.evaluations[-1])}
+    accuracies = probe.accuracies(trained.encoder)
+    final = probe.manifolds(trained.encoder)
+    series = {name: np.asarray(values) for name, values in trained.records.items()}
+    return SSLRun(config=cfg, steps=series["steps"].astype(np.int64),
+                  active_fraction=series["active_fraction"].astype(np.float64),
+                  loss=series["loss"].astype(np.float64), radius_mean=series["radius_mean"].astype(np.float64),
+                  evaluations=trained.evaluations, knn_accuracy=accuracies["knn_accuracy"],
+                  linear_probe_accuracy=accuracies["linear_probe_accuracy"], baselines=_finite(baselines),
+                  probe_centres=final[0].numpy(), probe_radii=final[1].numpy(),
+                  wall_time=time.perf_counter() - began, steps_taken=trained.steps_taken,
+                  encoder=trained.encoder)
+
+
+def pick_device(name: str) -> torch.device:
+    """cpu, cuda, or (auto) cuda when a GPU is visible, else cpu."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda was asked for but torch sees no GPU; use device=auto or cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def packing_loss(embeddings: torch.Tensor, ids: torch.Tensor, bank: "CentreBank", r_s: float,
+                 radius_weight: float, power: int) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
+    """The packing loss of one batch (see the module docstring) and what it measured.
+
+    embeddings (B, m, d): unit view embeddings; ids (B,) int64 image indices; bank: the fixed
+    centres of earlier batches. Returns (loss (scalar with gradient), active fraction of the batch,
+    centres (B, d) and radii (B,) detached).
+    """
+    centres, radii = manifold_centres(embeddings), manifold_radii(embeddings, r_s)
+    held_centres, held_radii, held_ids = bank.contents()
+    every_centre = torch.cat([centres, held_centres.to(centres)])
+    every_radius = torch.cat([radii, held_radii.to(radii)])
+    pairs = torch.from_numpy(flat_overlaps(every_centre.detach().cpu(), every_radius.detach().cpu()))
+    i, j = pairs[:, 0], pairs[:, 1]
+    every_id = torch.cat([ids, held_ids])
+    keep = (i < len(ids)) & (every_id[i] != every_id[j])
+    i, j = i[keep].to(centres.device), j[keep].to(centres.device)
+    hinge = relative_hinge_pair_loss(every_centre[i], every_centre[j], every_radius[i], every_radius[j], power)
+    loss = hinge.sum() / len(ids) + radius_weight * radii.pow(2).mean()
+    active = torch.zeros(len(ids), dtype=torch.bool)
+    active[i.cpu()] = True
+    active[j[j < len(ids)].cpu()] = True
+    return loss, float(active.float().mean()), centres.detach(), radii.detach()
+
+
+class CentreBank:
+    """The ``size`` most recent batch centres and radii (first in, first out), with their image
+    indices, held fixed as partners of later batches. Size 0 holds nothing."""
+
+    def __init__(self, size: int, d: int):
+        self.size = size
+        self.centres = torch.empty(0, d)
+        self.radii = torch.empty(0)
+        self.ids = torch.empty(0, dtype=torch.int64)
+
+    def contents(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """centres (K, d), radii (K,), image indices (K,), K <= size."""
+        return self.centres, self.radii, self.ids
+
+    def add(self, centres: torch.Tensor, radii: torch.Tensor, ids: torch.Tensor) -> None:
+        """Append a batch (detached, kept on the CPU) and forget the oldest beyond size."""
+        if self.size == 0:
+            return
+        keep = slice(-self.size, None)
+        self.centres = torch.cat([self.centres, centres.detach().float().cpu()])[keep]
+        self.radii = torch.cat([self.radii, radii.detach().float().cpu()])[keep]
+        self.ids = torch.cat([self.ids, ids.cpu()])[keep]
+
+    def state_dict(self) -> dict:
+        return {"centres": self.centres, "radii": self.radii, "ids": self.ids}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.centres, self.radii, self.ids = state["centres"], state["radii"], state["ids"]
+
+
+@dataclass
+class _Fit:
+    encoder: nn.Module
+    records: dict
+    evaluations: list[dict]
+    steps_taken: int
+
+
+def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", device: torch.device,
+         checkpoint: Path | None, resume: bool, progress, offset: int) -> _Fit:
+    """Train a fresh encoder (seeded by cfg.seed) with loss_name for cfg.steps steps."""
+    encoder = build_encoder(cfg.encoder, 1, tuple(images.shape[1:]), cfg.d, seed=cfg.seed).to(device)
+    optimiser = _optimiser(cfg, encoder)
+    bank = CentreBank(cfg.bank if loss_name == "packing" else 0, cfg.d)
+    records, evaluations, start, saved = {name: [] for name in SERIES}, [], 0, None
+    if checkpoint is not None and checkpoint.exists():
+        if not resume:
+            raise ConfigError("checkpoint", f"{checkpoint} exists; pass resume=True to continue it")
+        start, records, evaluations = _load_checkpoint(checkpoint, cfg, loss_name, encoder, optimiser, bank)
+        saved = start
+    augment = data.augmentation(cfg.data)
+    batches_per_epoch = len(images) // cfg.batch_size
+    if batches_per_epoch == 0:
+        raise ConfigError("batch_size", f"must be at most the {len(images)} training images, got {cfg.batch_size}")
+    for step in range(start, cfg.steps + 1):
+        due = cfg.eval_every and step % cfg.eval_every == 0
+        if (due or step == cfg.steps) and not any(e["step"] == step for e in evaluations):
+            evaluations.append(probe.observe(encoder, step))
+        if step == cfg.steps:
+            break
+        ids = torch.from_numpy(_batch(cfg.seed, step, len(images), cfg.batch_size, batches_per_epoch))
+        views = data.augmented_views(images[ids], cfg.views, augment, _step_seed(cfg.seed, step)).to(device)
+        encoder.train()
+        embeddings = functional.normalize(encoder(views.flatten(0, 1)), dim=-1).view(len(ids), cfg.views, cfg.d)
+        if loss_name == "packing":
+            loss, active, centres, radii = packing_loss(embeddings, ids, bank, cfg.r_s, cfg.radius_weight, cfg.power)
+            bank.add(centres, radii, ids)
+        else:
+            loss = info_nce_loss(embeddings, cfg.temperature)
+            with torch.no_grad():
+                _, active, _, radii = packing_loss(embeddings, ids, bank, cfg.r_s, 0.0, cfg.power)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        if not (torch.isfinite(loss) and all(torch.isfinite(w).all() for w in encoder.parameters())):
+            raise TrainingDiverged(step + 1, f"the {loss_name} loss or a weight", cfg.lr, checkpoint, saved)
+        if step % cfg.record_every == 0:
+            for name, value in zip(SERIES, (step, active, float(loss.detach()), float(radii.mean()))):
+                records[name].append(value)
+            if progress is not None:
+                progress(offset + step + 1, active)
+        if checkpoint is not None and (step + 1) % cfg.checkpoint_every == 0:
+            _save_checkpoint(checkpoint, cfg, loss_name, encoder, optimiser, bank, step + 1, records, evaluations)
+            saved = step + 1
+    return _Fit(encoder, records, evaluations, cfg.steps - start)
+
+
+def _batch(seed: int, step: int, n: int, size: int, per_epoch: int) -> np.ndarray:
+    """The image indices (size,) of a step: its slice of the epoch's seeded permutation of 0..n-1."""
+    epoch, k = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return order[k * size:(k + 1) * size].astype(np.int64)
+
+
+def _step_seed(seed: int, step: int, stream: int = 1) -> int:
+    """The augmentation seed of a step (stream 1; stream 2: the probe views), independent of
+    every other step's and stream's."""
+    return int(np.random.SeedSequence([seed, step, stream]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _optimiser(cfg: SSLConfig, encoder: nn.Module) -> torch.optim.Optimizer:
+    parameters = list(encoder.parameters())
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "lars":
+        return LARS(parameters, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class _Probe:
+    """Evaluation on held-out labels and packing observables on fixed held-out instance manifolds."""
+
+    def __init__(self, cfg: SSLConfig, train_images, train_labels, test_images, test_labels, device):
+        self.cfg, self.device = cfg, device
+        self.train_images, self.train_labels = train_images, train_labels
+        self.test_images, self.test_labels = test_images, test_labels
+        probe = test_images[:cfg.probe_images]
+        self.views = data.augmented_views(probe, cfg.views, data.augmentation(cfg.data),
+                                          _step_seed(cfg.seed, 0, stream=2))
+
+    @torch.no_grad()
+    def embed(self, encoder: nn.Module, images: torch.Tensor) -> torch.Tensor:
+        """Unit embeddings (n, d) float32 on the CPU of images (n, C, H, W), in eval mode."""
+        encoder.eval()
+        chunks = [functional.normalize(encoder(data.as_float_images(images[k:k + EMBED_BATCH]).to(self.device)), dim=-1)
+                  for k in range(0, len(images), EMBED_BATCH)]
+        return torch.cat(chunks).float().cpu()
+
+    def manifolds(self, encoder: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        """Centres (P, d) and radii (P,) of the probe images' view manifolds."""
+        n, m = self.views.shape[:2]
+        embeddings = self.embed(encoder, self.views.flatten(0, 1)).view(n, m, -1)
+        return manifold_centres(embeddings), manifold_radii(embeddings, self.cfg.r_s)
+
+    def label_accuracies(self, train_features, test_features) -> dict:
+        """kNN and linear-probe accuracies of features (n, f) of the train and test images."""
+        labelled = (train_features, self.train_labels, test_features, self.test_labels)
+        return {"knn_accuracy": evaluation.knn_accuracy(*labelled, k=self.cfg.knn_k),
+                "linear_probe_accuracy": evaluation.linear_probe_accuracy(*labelled, seed=self.cfg.seed)}
+
+    def accuracies(self, encoder: nn.Module) -> dict:
+        """kNN and linear-probe accuracies of the encoder's frozen unit embeddings."""
+        return self.label_accuracies(self.embed(encoder, self.train_images), self.embed(encoder, self.test_images))
+
+    def observe(self, encoder: nn.Module, step: int) -> dict:
+        """The OBSERVABLES at step: kNN accuracy and the probe manifolds' packing."""
+        centres, radii = self.manifolds(encoder)
+        pairs = flat_overlaps(centres, radii)
+        active = np.zeros(len(centres), dtype=bool)
+        active[pairs.ravel()] = True
+        distances = torch.cdist(centres.double(), centres.double())
+        upper = distances[torch.triu_indices(len(centres), len(centres), 1).unbind()]
+        distances.fill_diagonal_(math.inf)
+        knn = evaluation.knn_accuracy(self.embed(encoder, self.train_images), self.train_labels,
+                                      self.embed(encoder, self.test_images), self.test_labels, k=self.cfg.knn_k)
+        r = radii.double()
+        q10, q50, q90 = torch.quantile(r, torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)).tolist()
+        return {"step": int(step), "knn_accuracy": float(knn), "active_fraction": float(active.mean()),
+                "phi_eff": float(r.pow(self.cfg.d).sum()), "radius_mean": float(r.mean()),
+                "radius_q10": q10, "radius_q50": q50, "radius_q90": q90,
+                "centre_distance": float(upper.mean()), "nn_distance": float(distances.min(dim=1).values.mean())}
+
+
+def _pixels(images: torch.Tensor) -> np.ndarray:
+    """Images (n, C, H, W) as float64 pixel rows (n, C H W) in [0, 1]."""
+    return data.as_float_images(images).flatten(1).double().numpy()
+
+
+def _final(observed: dict) -> dict:
+    """The packing observables of an evaluation, named as in the summary."""
+    return {"final_active_fraction": observed["active_fraction"], "phi_eff": observed["phi_eff"],
+            "radius_mean": observed["radius_mean"]}
+
+
+def _finite(values):
+    """values (nested dicts) with NaN and infinities as None, for JSON."""
+    if isinstance(values, dict):
+        return {key: _finite(value) for key, value in values.items()}
+    return None if isinstance(values, float) and not math.isfinite(values) else values
+
+
+def write_run(run_dir: str | os.PathLike, run: SSLRun) -> dict:
+    """Write a finished run: series.csv, evaluations.csv, final.npz, encoder.pt, the training plot,
+    then summary.json; returns the summary.
+
+    series.csv: step, active_fraction, loss, radius_mean (the batch's). evaluations.csv: the
+    OBSERVABLES of each evaluation. final.npz: probe centres (P, d) and radii (P,). encoder.pt: the
+    trained encoder's state dict. summary.json: ``run.summary()`` plus config_key and d.
+    """
+    from neuralpack import plots
+
+    run_dir = Path(run_dir)
+    store.atomic_write_text(run_dir / store.SERIES, _csv(["step", *SERIES[1:]], zip(
+        run.steps.tolist(), run.active_fraction.tolist(), run.loss.tolist(), run.radius_mean.tolist())))
+    store.atomic_write_text(run_dir / EVALUATIONS, _csv(list(OBSERVABLES),
+                                                        ([e[k] for k in OBSERVABLES] for e in run.evaluations)))
+    store.atomic_save_npz(run_dir / store.FINAL, centres=run.probe_centres, radii=run.probe_radii)
+    weights = io.BytesIO()
+    torch.save(run.encoder.state_dict(), weights)
+    store.atomic_write_bytes(run_dir / ENCODER, weights.getvalue())
+    plots.plot_ssl_training(run.evaluations, run.baselines, run_dir / plots.SSL_PLOT)
+    config = run.config.to_dict()
+    summary = {**run.summary(), "config_key": store.run_key(config), "d": config["d"]}
+    store.atomic_write_text(run_dir / store.SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    return summary
+
+
+def _csv(header: list[str], rows) -> str:
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return table.getvalue()
+
+
+def _resume_key(cfg: SSLConfig, loss_name: str) -> dict:
+    """What a checkpoint must share with the run that resumes it."""
+    return {**{key: value for key, value in cfg.to_dict().items() if key not in RESUMABLE}, "trained_loss": loss_name}
+
+
+def _save_checkpoint(path: Path, cfg: SSLConfig, loss_name: str, encoder: nn.Module, optimiser, bank: CentreBank,
+                     step: int, records: dict, evaluations: list[dict]) -> None:
+    """Write the state after ``step`` steps to path atomically (an .npz: records, evaluations as
+    JSON, and the torch.save bytes of the encoder, optimiser and bank states)."""
+    state = io.BytesIO()
+    torch.save({"encoder": encoder.state_dict(), "optimiser": optimiser.state_dict(), "bank": bank.state_dict()},
+               state)
+    store.atomic_save_npz(path, version=CHECKPOINT_VERSION, config=json.dumps(_resume_key(cfg, loss_name), sort_keys=True),
+                          step=step, evaluations=json.dumps(evaluations),
+                          state=np.frombuffer(state.getvalue(), dtype=np.uint8),
+                          **{name: np.asarray(values) for name, values in records.items()})
+
+
+def _load_checkpoint(path: Path, cfg: SSLConfig, loss_name: str, encoder: nn.Module, optimiser,
+                     bank: CentreBank) -> tuple[int, dict, list[dict]]:
+    """Restore encoder, optimiser and bank from path; returns (step, records, evaluations)."""
+    with np.load(path) as saved:
+        if int(saved["version"]) != CHECKPOINT_VERSION:
+            raise ConfigError("checkpoint", f"{path} has format version {int(saved['version'])}, "
+                                            f"expected {CHECKPOINT_VERSION}")
+        config, key = json.loads(str(saved["config"])), _resume_key(cfg, loss_name)
+        if config != key:
+            differ = sorted(k for k in config.keys() | key.keys() if config.get(k) != key.get(k))
+            raise ConfigError("checkpoint", f"{path} belongs to another run (differs in {', '.join(differ)})")
+        state = torch.load(io.BytesIO(saved["state"].tobytes()), weights_only=True, map_location="cpu")
+        records = {name: saved[name].tolist() for name in SERIES}
+        evaluations = json.loads(str(saved["evaluations"]))
+        step = int(saved["step"])
+    encoder.load_state_dict(state["encoder"])
+    optimiser.load_state_dict(state["optimiser"])
+    bank.load_state_dict(state["bank"])
+    return step, records, evaluations
+
+
+__all__ = ["CentreBank", "SSLRun", "packing_loss", "pick_device", "train", "write_run"]

@@ -1,0 +1,176 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional
+
+from neuralpack import cli, data, ssl, store
+from neuralpack.ssl_config import SSLConfig
+from physics_baseline import ConfigError
+
+TINY = {"images": 96, "batch_size": 32, "views": 4, "d": 4, "steps": 24, "eval_every": 12, "record_every": 1,
+        "probe_images": 40, "knn_k": 5, "baselines": False, "device": "cpu", "seed": 3}
+
+
+@pytest.mark.parametrize("name, shape, dtype", [("digits", (5, 1, 8, 8), torch.float32),
+                                                ("mnist", (5, 1, 28, 28), torch.uint8),
+                                                ("cifar10", (5, 3, 32, 32), torch.uint8)])
+def test_augmented_views_shapes_range_determinism(name, shape, dtype):
+    generator = torch.Generator().manual_seed(0)
+    images = (torch.rand(shape, generator=generator) * (255 if dtype == torch.uint8 else 1)).to(dtype)
+    views = data.augmented_views(images, 3, data.augmentation(name), seed=7)
+    assert views.shape == (shape[0], 3, *shape[1:]) and views.dtype == torch.float32
+    assert views.min() >= 0 and views.max() <= 1
+    assert torch.equal(views, data.augmented_views(images, 3, data.augmentation(name), seed=7))
+    assert not torch.equal(views[:, 0], views[:, 1])                   # the views differ
+    with pytest.raises(ConfigError) as error:
+        data.augmented_views(images[0], 3, data.augmentation(name), seed=7)
+    assert error.value.field == "images"
+
+
+def test_digits_splits_are_disjoint_and_labelled():
+    (train, train_labels), (test, test_labels) = data.image_splits("digits", images=100)
+    assert train.shape == (100, 1, 8, 8) and test.shape == (359, 1, 8, 8)
+    assert set(train_labels.tolist()) == set(range(10)) and len(test_labels) == 359
+    flat_train, flat_test = {tuple(x.flatten().tolist()) for x in data.image_splits("digits")[0][0]}, \
+        [tuple(x.flatten().tolist()) for x in test]
+    assert sum(x in flat_train for x in flat_test) < 10                 # digits has a few duplicate images
+
+
+def reference_packing_loss(embeddings, ids, bank, r_s, radius_weight, power):
+    """Loops over every pair of the batch and of the batch with the bank, in numpy float64."""
+    z = embeddings.detach().double().numpy()
+    b, m, d = z.shape
+    centres = z.mean(axis=1)
+    radii = np.array([r_s * math.sqrt(((zi - zi.mean(0)) ** 2).sum() / m / min(m, d)) for zi in z])
+    held_c, held_r, held_ids = (t.double().numpy() for t in bank.contents())
+    others = [(centres[k], radii[k], int(ids[k]), k) for k in range(b)] + \
+        [(held_c[k], held_r[k], int(held_ids[k]), None) for k in range(len(held_r))]
+    total, active = 0.0, np.zeros(b, bool)
+    for i in range(b):
+        for j, (c, r, image, row) in enumerate(others):
+            if (row is not None and row <= i) or image == int(ids[i]):
+                continue
+            distance = np.linalg.norm(centres[i] - c)
+            if distance < radii[i] + r:
+                total += 0.5 * (1 - distance / (radii[i] + r)) ** power
+                active[i] = True
+                if row is not None:
+                    active[row] = True
+    return total / b + radius_weight * np.mean(radii ** 2), active.mean()
+
+
+@pytest.mark.parametrize("power", [1, 2])
+def test_packing_loss_matches_loops_with_a_bank(power):
+    generator = torch.Generator().manual_seed(power)
+    bank = ssl.CentreBank(10, 5)
+    for _ in range(2):                                                   # 12 entries: the oldest 2 dropped
+        old = functional.normalize(torch.randn(6, 4, 5, generator=generator), dim=-1) * 0.2
+        bank.add(old.mean(1), torch.rand(6, generator=generator) * 0.3, torch.randint(0, 30, (6,), generator=generator))
+    assert len(bank.contents()[2]) == 10
+    ids = torch.arange(12)
+    ids[0] = bank.contents()[2][-1]                                      # an image whose old centre is in the bank
+    embeddings = functional.normalize(torch.randn(12, 4, 5, generator=generator) * 0.3 + torch.randn(12, 1, 5, generator=generator) * 0.2, dim=-1)
+    embeddings.requires_grad_()
+    loss, active, centres, radii = ssl.packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
+    expected, expected_active = reference_packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
+    assert float(loss.detach()) == pytest.approx(expected, rel=1e-5) and active == pytest.approx(expected_active)
+    assert 0 < active < 1
+    loss.backward()
+    assert torch.isfinite(embeddings.grad).all() and embeddings.grad.abs().sum() > 0
+    assert centres.shape == (12, 5) and radii.shape == (12,) and not centres.requires_grad
+
+
+def test_centre_bank_is_first_in_first_out_and_size_zero_holds_nothing():
+    bank = ssl.CentreBank(3, 2)
+    for k in range(4):
+        bank.add(torch.full((1, 2), float(k)), torch.tensor([k / 10]), torch.tensor([k]))
+    assert bank.contents()[2].tolist() == [1, 2, 3] and bank.contents()[0][:, 0].tolist() == [1, 2, 3]
+    empty = ssl.CentreBank(0, 2)
+    empty.add(torch.ones(4, 2), torch.ones(4), torch.arange(4))
+    assert len(empty.contents()[0]) == 0
+
+
+def test_a_tiny_run_lowers_its_loss_and_records_its_observables():
+    run = ssl.train(**TINY)
+    assert len(run.loss) == TINY["steps"] and run.steps.tolist() == list(range(TINY["steps"]))
+    assert np.mean(run.loss[-6:]) < np.mean(run.loss[:6])
+    assert [e["step"] for e in run.evaluations] == [0, 12, 24]
+    for evaluation in run.evaluations:
+        assert 0 <= evaluation["knn_accuracy"] <= 1 and 0 <= evaluation["active_fraction"] <= 1
+        assert evaluation["radius_q10"] <= evaluation["radius_q50"] <= evaluation["radius_q90"]
+        assert 0 < evaluation["nn_distance"] <= evaluation["centre_distance"] <= 2
+    assert run.probe_centres.shape == (40, 4) and run.probe_radii.shape == (40,)
+    assert run.evaluations[-1]["radius_mean"] == pytest.approx(run.probe_radii.mean(), rel=1e-5)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    config = {**TINY, "bank": 40, "checkpoint_every": 8}
+    whole = ssl.train(**config)
+    ssl.train(**{**config, "steps": 16}, checkpoint=tmp_path / "checkpoint.npz")
+    resumed = ssl.train(**config, checkpoint=tmp_path / "checkpoint.npz", resume=True)
+    assert resumed.steps_taken == 8
+    np.testing.assert_array_equal(resumed.loss, whole.loss)
+    assert resumed.evaluations == whole.evaluations
+    for a, b in zip(resumed.encoder.parameters(), whole.encoder.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(ConfigError) as error:
+        ssl.train(**{**config, "r_s": 2.0}, checkpoint=tmp_path / "checkpoint.npz", resume=True)
+    assert error.value.field == "checkpoint"
+
+
+def test_the_summary_holds_every_baseline_with_the_same_keys(tmp_path):
+    run = ssl.train(**{**TINY, "steps": 6, "eval_every": 0, "baselines": True})
+    summary = ssl.write_run(tmp_path, run)
+    assert json.loads((tmp_path / store.SUMMARY).read_text()) == summary
+    assert set(summary["baselines"]) == {"random_encoder", "pca", "raw_pixels", "infonce"}
+    for values in summary["baselines"].values():
+        assert 0 <= values["knn_accuracy"] <= 1 and 0 <= values["linear_probe_accuracy"] <= 1
+    assert 0 <= summary["knn_accuracy"] <= 1 and 0 <= summary["linear_probe_accuracy"] <= 1
+    for name in (store.SERIES, ssl.EVALUATIONS, store.FINAL, ssl.ENCODER, "ssl_training.png"):
+        assert (tmp_path / name).exists()
+    weights = torch.load(tmp_path / ssl.ENCODER, weights_only=True)
+    assert all(torch.equal(weights[k], v) for k, v in run.encoder.state_dict().items())
+
+
+def test_an_untrained_infonce_run_has_the_random_encoders_accuracy():
+    run = ssl.train(**{**TINY, "steps": 0, "eval_every": 0, "baselines": True, "loss": "infonce"})
+    assert "infonce" not in run.baselines
+    assert run.knn_accuracy == run.baselines["random_encoder"]["knn_accuracy"]
+
+
+@pytest.mark.parametrize("field, value", [("views", 1), ("d", 1), ("loss", "triplet"), ("data", "imagenet"),
+                                          ("batch_size", 200), ("optimizer", "rmsprop"), ("momentum", 1.0),
+                                          ("profile", "nope"), ("colour", 3), ("baselines", "yes")])
+def test_bad_settings_name_their_field(field, value):
+    with pytest.raises(ConfigError) as error:
+        SSLConfig.from_dict({"images": 100, field: value})
+    assert error.value.field == field
+
+
+def test_the_quick_profile_is_a_valid_preset_and_keys_override_it():
+    config = SSLConfig.from_dict({"profile": "quick", "d": 3})
+    assert config.d == 3 and config.encoder == "cnn" and config.data == "digits" and config.baselines
+    assert config.total_steps == 2 * config.steps
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has a GPU")
+def test_cuda_without_a_gpu_is_refused_and_auto_picks_the_cpu():
+    assert ssl.pick_device("auto") == torch.device("cpu")
+    with pytest.raises(ConfigError) as error:
+        ssl.pick_device("cuda")
+    assert error.value.field == "device"
+
+
+def test_the_train_command_runs_a_self_supervised_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    items = [f"{k}={v}" for k, v in {**TINY, "steps": 4, "eval_every": 0}.items()]
+    assert cli.main(["train", "task=ssl", "profile=quick", *items, f"out={out}", "tracking=none"]) == 0
+    printed = capsys.readouterr().out
+    assert "kNN accuracy" in printed and str(out) in printed
+    summary = json.loads((out / store.SUMMARY).read_text())
+    assert summary["d"] == TINY["d"] and (out / store.CONFIG).exists()
+    assert cli.main(["train", "task=ssl", "views=1", f"out={tmp_path / 'bad'}"]) == 2
+    assert "views" in capsys.readouterr().err and not (tmp_path / "bad").exists()
