@@ -9,13 +9,13 @@ from pathlib import Path
 
 import yaml
 
-from experiments import finite_size_scaling, neural_vs_particle, phase_boundary
+from experiments import finite_size_scaling, neural_vs_particle, phase_boundary, ssl_dimension
 from neuralpack import report, store, tracking
 from physics_baseline import ConfigError
 
 STUDIES = Path(__file__).resolve().parent.parent / "configs" / "studies"
 ANALYSES = {"phase_boundary": phase_boundary, "finite_size_scaling": finite_size_scaling,
-            "neural_vs_particle": neural_vs_particle}
+            "neural_vs_particle": neural_vs_particle, "ssl_dimension": ssl_dimension}
 STUDY_FILE = "study.yaml"
 
 

@@ -173,3 +173,29 @@ def plot_ssl_training(evaluations: list[dict], baselines: dict[str, dict], path:
     packing.set_ylabel("held-out instance manifolds")
     packing.legend(fontsize="small")
     save_figure(figure, path)
+
+
+def plot_ssl_dimension(by_dimension: dict[int, dict], reference: dict[int, float | None], path: str | Path) -> None:
+    """Left: kNN accuracy against embedding dimension d for each method (mean ± error over seeds).
+    Right: the held-out active fraction f_a of the packing-trained encoder against d, and the
+    particle phi_c(d) where known. by_dimension[d]: {"accuracy": {method: {"knn_accuracy":
+    (mean, error)}}, "packing": {"final_active_fraction": (mean, error)}}."""
+    dimensions = sorted(by_dimension)
+    figure = Figure(figsize=(10.0, 4.0), layout="constrained")
+    accuracy, packing = figure.subplots(1, 2)
+    for method in by_dimension[dimensions[0]]["accuracy"]:
+        mean, error = zip(*(by_dimension[d]["accuracy"][method]["knn_accuracy"] for d in dimensions))
+        accuracy.errorbar(dimensions, mean, yerr=np.nan_to_num(error), marker="o", capsize=3, label=method)
+    accuracy.set_xscale("log", base=2)
+    accuracy.set_xlabel("embedding dimension d")
+    accuracy.set_ylabel("kNN accuracy (held-out labels)")
+    accuracy.legend(fontsize="small")
+    mean, error = zip(*(by_dimension[d]["packing"]["final_active_fraction"] for d in dimensions))
+    packing.errorbar(dimensions, mean, yerr=np.nan_to_num(error), marker="o", capsize=3,
+                     label="held-out $f_a$ (packing encoder)")
+    known = [d for d in dimensions if reference.get(d) is not None]
+    packing.plot(known, [reference[d] for d in known], "s--", label=r"particle $\phi_c$ (BRO, literature)")
+    packing.set_xscale("log", base=2)
+    packing.set_xlabel("embedding dimension d")
+    packing.legend(fontsize="small")
+    save_figure(figure, path)

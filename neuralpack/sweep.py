@@ -400,7 +400,8 @@ def aggregate(out_dir: str | Path) -> list[dict]:
     """One row per finished run under out_dir, also written atomically to out_dir/runs.csv.
 
     A row holds run_key, the config fields, the summary fields (absorbed, absorption_step,
-    final_active_fraction, relaxation_time, last_step, wall_time_s, ...), f_inf, the mean of
+    final_active_fraction, relaxation_time, last_step, wall_time_s, ...; nested ones with dotted
+    names, such as baselines.pca.knn_accuracy), f_inf, the mean of
     the last 10% of the recorded active fractions, and steady (``criticality.is_steady``; empty
     when the series is too short to tell). Rows are sorted by config, then run_key.
     """
@@ -425,7 +426,7 @@ def read_table(out_dir: str | Path) -> list[dict]:
 
 def _row(run_dir: Path) -> dict:
     config = read_preset(run_dir / store.CONFIG)
-    summary = json.loads((run_dir / store.SUMMARY).read_text())
+    summary = _flat(json.loads((run_dir / store.SUMMARY).read_text()))
     results = {key: value for key, value in summary.items() if key not in config and key != "config_key"}
     _, active_fraction, _ = store.read_series(run_dir)
     try:
@@ -434,6 +435,17 @@ def _row(run_dir: Path) -> dict:
         steady = None
     return {"run_key": run_dir.name, **config, **results, "f_inf": steady_state_activity(active_fraction),
             "steady": steady}
+
+
+def _flat(values: dict, prefix: str = "") -> dict:
+    """Nested dicts as one level with dotted keys: {"a": {"b": 1}} -> {"a.b": 1}."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _order(row: dict) -> tuple:

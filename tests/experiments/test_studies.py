@@ -125,3 +125,21 @@ def test_neural_vs_particle_study_reports_every_model_and_the_anchor_agrees(tmp_
     assert payload["activity"]["embedding table"] == payload["activity"]["particle"]
     assert payload["structure"]["embedding table"] == payload["structure"]["particle"]
     assert (out / "report" / "active_fraction_vs_phi.png").stat().st_size > 0
+
+
+def test_the_ssl_dimension_study_reports_every_method_per_dimension(tmp_path, capsys):
+    out = tmp_path / "ssl"
+    assert main(["experiment", "tiny_ssl", f"out={out}", "workers=1", "tracking=none"]) == 0
+    payload = json.loads((out / "report" / "report.json").read_text())
+    assert set(payload["by_dimension"]) == {"2", "4"} and payload["phi_c_particles"]["4"] == pytest.approx(0.45, abs=0.01)
+    for entry in payload["by_dimension"].values():
+        assert set(entry) == {"packing", "infonce", "pca", "random encoder", "raw pixels", "held_out_manifolds"}
+        for method in ("packing", "infonce", "pca", "random encoder", "raw pixels"):
+            for metric in ("knn_accuracy", "linear_probe_accuracy"):
+                assert 0 <= entry[method][metric][0] <= 1
+        assert 0 <= entry["held_out_manifolds"]["final_active_fraction"][0] <= 1
+    # raw pixels do not depend on d or the seed: the same accuracy everywhere, error 0
+    raw = [entry["raw pixels"]["knn_accuracy"] for entry in payload["by_dimension"].values()]
+    assert raw[0] == raw[1] and raw[0][1] == 0
+    assert (out / "report" / "accuracy_and_packing_vs_dimension.png").stat().st_size > 0
+    assert "| 4 |" in capsys.readouterr().out
