@@ -16,6 +16,7 @@ demo: $(STAMP)
 	WANDB_MODE=offline $(BIN)/neuralpack demo
 	$(BIN)/neuralpack sweep configs/sweeps/smoke.yaml executor=dask tracking=none
 	$(BIN)/neuralpack experiment equivalence profile=quick
+	WANDB_MODE=offline $(BIN)/neuralpack train task=ssl profile=quick out=runs/ssl/quick overwrite=true
 
 test: $(STAMP)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -q

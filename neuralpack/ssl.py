@@ -119,7 +119,7 @@ def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
     trained = _fit(cfg, cfg.loss, train_images, probe, device, checkpoint, resume, progress, offset=0)
     baselines = {}
     if cfg.baselines:
-        untrained = build_encoder(cfg.encoder, 1, tuple(train_images.shape[1:]), cfg.d, seed=cfg.seed).to(device)
+        untrained = ssl_encoder(cfg, tuple(train_images.shape[1:])).to(device)
         baselines["random_encoder"] = {**probe.accuracies(untrained), **_final(probe.observe(untrained, 0))}
         train_pixels, test_pixels = _pixels(train_images), _pixels(test_images)
         baselines["pca"] = probe.label_accuracies(*evaluation.pca_features(train_pixels, test_pixels, cfg.d))
@@ -139,6 +139,14 @@ def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
                   probe_centres=final[0].numpy(), probe_radii=final[1].numpy(),
                   wall_time=time.perf_counter() - began, steps_taken=trained.steps_taken,
                   encoder=trained.encoder)
+
+
+def ssl_encoder(cfg: SSLConfig, input_shape: tuple[int, ...]) -> nn.Module:
+    """The encoder ``cfg.encoder`` (initial weights from cfg.seed) followed, when
+    ``cfg.standardise``, by a batch normalisation of each output dimension without learnt scale
+    or shift; its output (B, d) is L2-normalised by the caller."""
+    encoder = build_encoder(cfg.encoder, 1, input_shape, cfg.d, seed=cfg.seed)
+    return nn.Sequential(encoder, nn.BatchNorm1d(cfg.d, affine=False)) if cfg.standardise else encoder
 
 
 def pick_device(name: str) -> torch.device:
@@ -216,7 +224,7 @@ class _Fit:
 def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", device: torch.device,
          checkpoint: Path | None, resume: bool, progress, offset: int) -> _Fit:
     """Train a fresh encoder (seeded by cfg.seed) with loss_name for cfg.steps steps."""
-    encoder = build_encoder(cfg.encoder, 1, tuple(images.shape[1:]), cfg.d, seed=cfg.seed).to(device)
+    encoder = ssl_encoder(cfg, tuple(images.shape[1:])).to(device)
     optimiser = _optimiser(cfg, encoder)
     bank = CentreBank(cfg.bank if loss_name == "packing" else 0, cfg.d)
     records, evaluations, start, saved = {name: [] for name in SERIES}, [], 0, None

@@ -48,6 +48,7 @@ class SSLConfig:
     r_s: float = 1.0
     radius_weight: float = 1.0
     power: int = 2
+    standardise: bool = True
     bank: int = 0
     temperature: float = 0.2
     optimizer: str = "adam"
@@ -78,7 +79,7 @@ class SSLConfig:
 
     def validated(self) -> "SSLConfig":
         """A copy with every field checked and coerced to its type."""
-        for flag in ("download", "baselines"):
+        for flag in ("download", "baselines", "standardise"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(flag, f"must be true or false, got {getattr(self, flag)!r}")
         c = dataclasses.replace(

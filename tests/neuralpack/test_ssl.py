@@ -174,3 +174,14 @@ def test_the_train_command_runs_a_self_supervised_run(tmp_path, capsys):
     assert summary["d"] == TINY["d"] and (out / store.CONFIG).exists()
     assert cli.main(["train", "task=ssl", "views=1", f"out={tmp_path / 'bad'}"]) == 2
     assert "views" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+def test_torchvision_sets_are_read_from_disk_only_and_laid_out_as_images(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        data.image_splits("mnist", root=tmp_path)
+    mnist_like = type("D", (), {"data": torch.zeros(3, 28, 28, dtype=torch.uint8), "targets": [1, 2, 3]})
+    cifar_like = type("D", (), {"data": np.zeros((3, 32, 32, 3), dtype=np.uint8), "targets": [4, 5, 6]})
+    images, labels = data._as_tensors(mnist_like)
+    assert images.shape == (3, 1, 28, 28) and images.dtype == torch.uint8 and labels.tolist() == [1, 2, 3]
+    images, labels = data._as_tensors(cifar_like)
+    assert images.shape == (3, 3, 32, 32) and labels.dtype == torch.int64
