@@ -343,6 +343,8 @@ def run_in_dir(config: SimulationConfig | TrainConfig | SSLConfig, out: Path, *,
         with tracking.Tracker(tracking_mode, out, values, name=out.name) as tracker:
             tracker.log_series(run.steps, run.active_fraction, run.loss)
             tracker.log_summary(summary)
+            if isinstance(config, SSLConfig):
+                tracker.log_table("evaluations", run.evaluations)
             for figure in (store.PLOT, plots.SSL_PLOT):
                 if (out / figure).exists():
                     tracker.log_image(Path(figure).stem, out / figure)

@@ -38,10 +38,10 @@ def linear_probe_accuracy(train_features, train_labels, test_features, test_labe
     return float(probe.fit(train_x, train_y).score(test_x, test_y))
 
 
-def accuracies(train_features, train_labels, test_features, test_labels, seed: int = 0) -> dict:
-    """{"knn_accuracy": ..., "linear_probe_accuracy": ...} as floats, with the default k = 20."""
+def accuracies(train_features, train_labels, test_features, test_labels, seed: int = 0, k: int = 20) -> dict:
+    """{"knn_accuracy": ..., "linear_probe_accuracy": ...} as floats."""
     data = (train_features, train_labels, test_features, test_labels)
-    return {"knn_accuracy": knn_accuracy(*data), "linear_probe_accuracy": linear_probe_accuracy(*data, seed=seed)}
+    return {"knn_accuracy": knn_accuracy(*data, k=k), "linear_probe_accuracy": linear_probe_accuracy(*data, seed=seed)}
 
 
 def pca_features(train_x, test_x, d: int) -> tuple[np.ndarray, np.ndarray]:

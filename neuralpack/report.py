@@ -30,12 +30,12 @@ def table(head: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
-def _finite(value):
+def json_ready(value):
     """value with every NaN or infinity replaced by None (null in JSON), recursively."""
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: json_ready(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
+        return [json_ready(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -46,7 +46,7 @@ def write(directory: Path, study: dict, section: Section) -> dict:
     ({"study", "profile", **section.data}, with null for a value that could not be measured)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    payload = _finite({"study": study["study"], "profile": study["profile"], **section.data})
+    payload = json_ready({"study": study["study"], "profile": study["profile"], **section.data})
     atomic_write_text(directory / "report.json", json.dumps(payload, indent=2, allow_nan=False) + "\n")
     figures = sorted(path.name for path in directory.glob("*.png"))
     text = [f"# {study['title']} ({study['profile']} profile)", "",

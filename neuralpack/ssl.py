@@ -38,6 +38,7 @@ from torch.nn import functional
 
 from physics_baseline.config import ConfigError
 from neuralpack import data, evaluation, store
+from neuralpack.report import json_ready
 from neuralpack.contrastive import info_nce_loss
 from neuralpack.encoders import build_encoder
 from neuralpack.loss import manifold_centres, manifold_radii, relative_hinge_pair_loss
@@ -95,7 +96,7 @@ class SSLRun:
             "wall_time_s": self.wall_time,
             "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None,
         }
-        return _finite(values)
+        return json_ready(values)
 
 
 def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
@@ -135,7 +136,7 @@ def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
                   active_fraction=series["active_fraction"].astype(np.float64),
                   loss=series["loss"].astype(np.float64), radius_mean=series["radius_mean"].astype(np.float64),
                   evaluations=trained.evaluations, knn_accuracy=accuracies["knn_accuracy"],
-                  linear_probe_accuracy=accuracies["linear_probe_accuracy"], baselines=_finite(baselines),
+                  linear_probe_accuracy=accuracies["linear_probe_accuracy"], baselines=json_ready(baselines),
                   probe_centres=final[0].numpy(), probe_radii=final[1].numpy(),
                   wall_time=time.perf_counter() - began, steps_taken=trained.steps_taken,
                   encoder=trained.encoder)
@@ -319,9 +320,8 @@ class _Probe:
 
     def label_accuracies(self, train_features, test_features) -> dict:
         """kNN and linear-probe accuracies of features (n, f) of the train and test images."""
-        labelled = (train_features, self.train_labels, test_features, self.test_labels)
-        return {"knn_accuracy": evaluation.knn_accuracy(*labelled, k=self.cfg.knn_k),
-                "linear_probe_accuracy": evaluation.linear_probe_accuracy(*labelled, seed=self.cfg.seed)}
+        return evaluation.accuracies(train_features, self.train_labels, test_features, self.test_labels,
+                                     seed=self.cfg.seed, k=self.cfg.knn_k)
 
     def accuracies(self, encoder: nn.Module) -> dict:
         """kNN and linear-probe accuracies of the encoder's frozen unit embeddings."""
@@ -355,13 +355,6 @@ def _final(observed: dict) -> dict:
     """The packing observables of an evaluation, named as in the summary."""
     return {"final_active_fraction": observed["active_fraction"], "phi_eff": observed["phi_eff"],
             "radius_mean": observed["radius_mean"]}
-
-
-def _finite(values):
-    """values (nested dicts) with NaN and infinities as None, for JSON."""
-    if isinstance(values, dict):
-        return {key: _finite(value) for key, value in values.items()}
-    return None if isinstance(values, float) and not math.isfinite(values) else values
 
 
 def write_run(run_dir: str | os.PathLike, run: SSLRun) -> dict:
