@@ -9,7 +9,8 @@ runs that share everything but phi, seed and the step size::
         seeds: 3            # runs per phi
         points: 5           # phi values per round
         rounds: 2           # bracketing rounds
-        steps: 10000        # steps at eps = 0.02; scaled as 0.02 / eps (absorption times grow so)
+        steps: 10000        # steps at eps = 0.02; scaled as (0.02 / eps)^budget_exponent
+        budget_exponent: 1  # optional, default 1 (absorption times grow at least as 1 / eps)
         record_every: 50
         step_sizes: [0.04, 0.02, 0.01]     # eps; a learning-rate dynamics gets lr = eps / b_f
         groups:
@@ -32,6 +33,7 @@ from neuralpack import plots, store, sweep
 from neuralpack.report import Section, number, table
 from physics_baseline import observables
 from physics_baseline.criticality import extrapolate_to_zero, phi_c_from_absorption
+from physics_baseline.config import as_float
 from physics_baseline.dynamics import RULES
 from physics_baseline.literature import MRJ, reference_phi_c
 
@@ -70,14 +72,19 @@ def scans(profile: dict) -> list[Scan]:
         fixed = {k: v for k, v in group.items() if k != "phi_range"}
         rule = RULES[fixed["dynamics"]]
         for eps in profile["step_sizes"]:
-            base = dict(fixed, record_every=profile["record_every"],
-                        steps=int(round(profile["steps"] * REFERENCE_STEP_SIZE / eps)))
+            budget = (REFERENCE_STEP_SIZE / eps) ** budget_exponent(profile)
+            base = dict(fixed, record_every=profile["record_every"], steps=int(round(profile["steps"] * budget)))
             if rule.step_size == "eps":
                 base["eps"] = eps
             else:
                 base["lr"] = eps / fixed.get("batch_fraction", 1.0)
             out.append(Scan(group_label(group), base, eps, tuple(group["phi_range"])))
     return out
+
+
+def budget_exponent(profile: dict) -> float:
+    """The exponent a of the step budget steps (0.02 / eps)^a: 1 unless the profile sets it."""
+    return as_float("budget_exponent", profile.get("budget_exponent", 1.0), 0.0, 4.0, low_open=False)
 
 
 def validate(settings: dict) -> None:
@@ -224,7 +231,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
     text = ["phi_c from the absorbing probability crossing 1/2 (logistic maximum likelihood, bootstrap "
             "errors) at each kick size eps (lr b_f for learning-rate dynamics), and its eps -> 0 "
             "extrapolation (phi_c(eps) = phi_c(0) - a eps, or - a eps^b with four or more sizes). "
-            f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as 0.02 / eps): a run still "
+            f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as (0.02 / eps)^"
+            f"{budget_exponent(settings):g}): a run still "
             "active then counts as active.", "",
             *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature",
                     "(fit - literature) / error", "MRJ"], rows)]

@@ -143,3 +143,12 @@ def test_the_ssl_dimension_study_reports_every_method_per_dimension(tmp_path, ca
     assert raw[0] == raw[1] and raw[0][1] == 0
     assert (out / "report" / "accuracy_and_packing_vs_dimension.png").stat().st_size > 0
     assert "| 4 |" in capsys.readouterr().out
+
+
+def test_a_budget_exponent_grows_the_step_budget_faster_than_one_over_eps():
+    profile = {**studies.load("tiny", "quick")["settings"], "budget_exponent": 2}
+    for scan in phase_boundary.scans(profile):
+        assert scan.base["steps"] == round(profile["steps"] * (0.02 / scan.step_size) ** 2)
+    with pytest.raises(physics_baseline.ConfigError) as error:
+        phase_boundary.scans({**profile, "budget_exponent": -1})
+    assert error.value.field == "budget_exponent"
