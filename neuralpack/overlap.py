@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from physics_baseline.config import as_float, as_int
+from physics_baseline.neighbors import largest_displacements
 from neuralpack.space import Sphere, Torus
 
 # Exhaustive searches (the sphere, boxes under three reaches): query rows per FAISS range search at
@@ -86,6 +87,42 @@ def torus_overlaps(centres, radii, side: float) -> np.ndarray:
         return _window_pairs(x, side, reach, cells, overlapping)
     embedded, threshold = _circle_embedding(x, side, reach)
     return _range_pairs(embedded, lambda: faiss.IndexFlatL2(2 * d), threshold, overlapping)
+
+
+class TorusOverlapList:
+    """The overlapping pairs of moving balls in a torus, searched again only when they may differ.
+
+    A search (``torus_overlaps`` with every radius widened by skin / 2) keeps the candidate pairs
+    within R_i + R_j + skin. Each call filters them with the exact test of ``torus_overlaps``, which
+    gives its pair set (sorted), while the two largest centre displacements since that search plus
+    twice the largest radius growth add up to at most the skin (the criterion of
+    ``physics_baseline.neighbors.VerletList``); otherwise it searches again. side, skin: diameters.
+    """
+
+    def __init__(self, side: float, skin: float):
+        self.side = as_float("side", side, 0.0)
+        self.skin = as_float("skin", skin, 0.0)
+        self.reference = self.reference_radii = self.candidates = None
+        self.searches = 0
+
+    def __call__(self, centres, radii) -> np.ndarray:
+        """Overlapping pairs (m, 2) int64, sorted, of centres (N, d) with radii (N,)."""
+        x, r = _validated(centres, radii, "radii", math.inf)
+        if not self._still_exact(x, r):
+            self.candidates = torus_overlaps(x, r + self.skin / 2, self.side)
+            self.reference, self.reference_radii = x.copy(), r.copy()
+            self.searches += 1
+        i, j = torch.from_numpy(self.candidates[:, 0]), torch.from_numpy(self.candidates[:, 1])
+        xt, rt = torch.from_numpy(x), torch.from_numpy(r)
+        keep = _torus_overlap(Torus(x.shape[1], self.side), xt[i], xt[j], rt[i] + rt[j])
+        return self.candidates[keep.numpy()]
+
+    def _still_exact(self, x: np.ndarray, r: np.ndarray) -> bool:
+        if self.reference is None or self.reference.shape != x.shape:
+            return False
+        first, second = largest_displacements(x, self.reference, self.side)
+        growth = max(0.0, float((r - self.reference_radii).max())) if len(r) else 0.0
+        return first + second + 2 * growth <= self.skin
 
 
 def sphere_overlaps(centres, angles) -> np.ndarray:
@@ -567,5 +604,5 @@ def _validated(centres, values, name: str, high: float,
     return x, v
 
 
-__all__ = ["dense_flat_overlaps", "dense_sphere_overlaps", "dense_torus_overlaps", "flat_overlaps", "overlap_counts",
+__all__ = ["TorusOverlapList", "dense_flat_overlaps", "dense_sphere_overlaps", "dense_torus_overlaps", "flat_overlaps", "overlap_counts",
            "sphere_overlaps", "torus_normal_sums", "torus_overlaps"]

@@ -42,10 +42,11 @@ from physics_baseline import box as geometry
 from physics_baseline import dynamics
 from physics_baseline.config import ConfigError
 from physics_baseline.criticality import relaxation_time
+from physics_baseline.neighbors import default_skin
 from neuralpack import data, store
 from neuralpack.encoders import build_encoder
 from neuralpack.loss import _hinge, manifold_centres, manifold_radii, sphere_hinge_pair_loss
-from neuralpack.overlap import overlap_counts, sphere_overlaps, torus_overlaps
+from neuralpack.overlap import TorusOverlapList, overlap_counts, sphere_overlaps
 from neuralpack.space import Sphere, Torus
 from neuralpack.train_config import RESUMABLE, TrainConfig, TrainingDiverged
 
@@ -220,6 +221,7 @@ class _TorusSpace:
         self.torus = Torus.for_packing(cfg.n_classes, cfg.d, cfg.phi)
         self.side = self.torus.side
         self.fixed_radius = 0.5
+        self.search = TorusOverlapList(self.side, default_skin(cfg.d))
 
     def start(self, n: int, d: int, seed: int) -> np.ndarray:
         """(n, d) uniform random points of the box, the start of a particle run with this seed."""
@@ -238,8 +240,9 @@ class _TorusSpace:
         return manifold_radii(samples, r_s)
 
     def overlaps(self, centres: torch.Tensor, radii: torch.Tensor) -> np.ndarray:
-        """Overlapping pairs (P, 2), i < j sorted (minimum image)."""
-        return torus_overlaps(centres, radii, self.side)
+        """Overlapping pairs (P, 2), i < j sorted (minimum image), from a candidate list with the
+        particle engine's skin, searched again only when a centre may have moved into reach."""
+        return self.search(centres, radii)
 
     def pair_loss(self, a: torch.Tensor, b: torch.Tensor, radii_a: torch.Tensor, radii_b: torch.Tensor,
                   power: int) -> torch.Tensor:

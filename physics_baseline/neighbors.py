@@ -192,6 +192,13 @@ def _two_largest_displacements(positions, reference, box):
     return np.sqrt(first), np.sqrt(second)
 
 
+def largest_displacements(positions: np.ndarray, reference: np.ndarray, box: float) -> tuple[float, float]:
+    """The two largest minimum-image displacements |x_i - reference_i| (diameters) of positions
+    against reference, both (n, d) float64, in a box of side box."""
+    return _two_largest_displacements(np.ascontiguousarray(positions, dtype=np.float64),
+                                      np.ascontiguousarray(reference, dtype=np.float64), float(box))
+
+
 def cells_per_side(box: float, cutoff: float, n: int, d: int) -> int:
     """Cells per box side for a cell list, or 0 where a 3^d stencil would not prune.
 
@@ -235,7 +242,7 @@ class VerletList:
         while the two largest displacements since then add up to at most the skin.
         """
         if self.reference is not None and self.reference.shape == positions.shape:
-            first, second = _two_largest_displacements(positions, self.reference, self.box)
+            first, second = largest_displacements(positions, self.reference, self.box)
             if first + second <= self.skin:
                 return False
         self.build(positions)
@@ -314,4 +321,4 @@ def default_skin(d: int) -> float:
 
 
 __all__ = ["VerletList", "overlapping_pairs", "overlapping_pairs_brute", "cells_per_side",
-           "default_skin"]
+           "default_skin", "largest_displacements"]

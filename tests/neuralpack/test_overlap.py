@@ -346,3 +346,32 @@ def test_torus_normal_sums_are_minus_twice_the_hinge_gradient():
     assert torch.allclose(sums, -2 * x.grad, rtol=0, atol=1e-12)
     coincident = torus_normal_sums(torch.zeros(2, d, dtype=torch.float64), np.array([[0, 1]]), side)
     assert torch.equal(coincident, torch.zeros(2, d, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("d", [2, 3, 5, 8])
+def test_the_overlap_list_gives_the_full_search_while_balls_move_and_grow(d):
+    """Random walks with steps from tiny to a jump across the box, and radii that grow and shrink:
+    every call equals a fresh torus_overlaps, and small steps reuse the candidates."""
+    rng = np.random.default_rng(d)
+    n, side = 300, SIDES[d]
+    centres, radii = rng.uniform(0, side, (n, d)), rng.uniform(0.3, 0.6, n)
+    search = overlap.TorusOverlapList(side, skin=0.3)
+    for step in range(40):
+        scale = 0.01 if step % 10 else 0.5                                   # every tenth step a big move
+        centres = (centres + rng.normal(0, scale / math.sqrt(d), (n, d))) % side
+        radii = np.clip(radii + rng.normal(0, 0.002, n), 0.3, 0.6)
+        found = search(centres, radii)
+        assert np.array_equal(found, torus_overlaps(centres, radii, side)), step
+    assert len(found) > 0 and 4 <= search.searches < 40
+
+
+def test_the_overlap_list_searches_again_for_another_number_of_balls():
+    search = overlap.TorusOverlapList(5.0, skin=0.3)
+    rng = np.random.default_rng(0)
+    for n in (50, 60):
+        centres, radii = rng.uniform(0, 5, (n, 3)), np.full(n, 0.5)
+        assert np.array_equal(search(centres, radii), torus_overlaps(centres, radii, 5.0))
+    assert search.searches == 2
+    with pytest.raises(ConfigError) as error:
+        overlap.TorusOverlapList(5.0, skin=0.0)
+    assert error.value.field == "skin"
