@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
     _add_run_command(commands, "simulate", "run one particle packing dynamics", SimulationConfig,
                      _simulate_command)
-    _add_run_command(commands, "train", "train one encoder by particle-wise SGD on class manifolds",
+    _add_run_command(commands, "train", "train one encoder by particle-wise SGD on class manifolds "
+                     "(with task=ssl: self-supervised packing of instance manifolds, keys "
+                     f"{', '.join(f.name for f in dataclasses.fields(SSLConfig))}, profile=NAME of configs/ssl/)",
                      TrainConfig, _train_command, " such as configs/train/anchor.yaml")
     sweep_parser = commands.add_parser(
         "sweep", help="run every run of a sweep file once, then tabulate them",
