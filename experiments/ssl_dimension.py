@@ -88,7 +88,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "Linear-probe accuracy:", "",
             *table(["d", *METHODS], probe_rows), "",
             "Held-out instance manifolds of the packing-trained encoder at the end (f_a: share with an "
-            "overlapping partner; phi_eff = sum R^d over the unit ball's volume), beside the particle "
+            "overlapping partner; phi_eff: summed area fractions of the sphere covered by caps of the "
+            "manifolds' radii), beside the particle "
             "phi_c(d) of BRO (literature, eps -> 0):", "",
             *table(["d", "f_a", "phi_eff", "mean radius", "particle phi_c (BRO)"], packing_rows)]
     data = {"by_dimension": {str(d): {**{m: {k: list(v) for k, v in values.items()}

@@ -14,7 +14,7 @@ encoder's output, L2-normalised) and descends one of two losses:
 Packing observables are measured for both, on the batch at every record (active fraction f_a: the
 share of batch images with an overlapping partner; mean radius) and, every ``eval_every`` steps,
 on ``probe_images`` held-out images with fixed views: f_a, the effective packing fraction
-phi_eff = sum_i R_i^d (the manifolds' ball volumes over the unit ball's, overlaps counted twice),
+phi_eff (the caps of chord radius R_i over the area of the unit sphere, overlaps counted twice),
 radius quantiles, the mean distance between centres and to the nearest centre, and the kNN
 accuracy of held-out labels. At the end: kNN and linear-probe accuracies of the trained encoder
 and, with ``baselines``, of a random encoder (the same initial weights, untrained), PCA of the
@@ -44,6 +44,7 @@ from neuralpack.encoders import build_encoder
 from neuralpack.loss import manifold_centres, manifold_radii, relative_hinge_pair_loss
 from neuralpack.optim import LARS
 from neuralpack.overlap import flat_overlaps
+from neuralpack.space import Sphere
 from neuralpack.ssl_config import RESUMABLE, SSLConfig
 from neuralpack.train_config import TrainingDiverged
 
@@ -341,9 +342,17 @@ class _Probe:
         r = radii.double()
         q10, q50, q90 = torch.quantile(r, torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)).tolist()
         return {"step": int(step), "knn_accuracy": float(knn), "active_fraction": float(active.mean()),
-                "phi_eff": float(r.pow(self.cfg.d).sum()), "radius_mean": float(r.mean()),
+                "phi_eff": effective_packing_fraction(r.numpy(), self.cfg.d), "radius_mean": float(r.mean()),
                 "radius_q10": q10, "radius_q50": q50, "radius_q90": q90,
                 "centre_distance": float(upper.mean()), "nn_distance": float(distances.min(dim=1).values.mean())}
+
+
+def effective_packing_fraction(radii: np.ndarray, d: int) -> float:
+    """phi_eff = sum_i of the area fraction of S^(d-1) covered by a cap of the chord radius R_i
+    (angle 2 arcsin(R_i / 2)): the sphere's packing fraction, as in ``space.Sphere``, of manifolds
+    whose centres lie near the unit sphere. Overlaps count twice; radii (n,) in sphere radii."""
+    angles = 2 * np.arcsin(np.clip(np.asarray(radii, dtype=np.float64), 0, 2) / 2)
+    return float(np.sum(Sphere.cap_fraction(d, angles)))
 
 
 def _pixels(images: torch.Tensor) -> np.ndarray:

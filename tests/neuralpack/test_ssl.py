@@ -185,3 +185,11 @@ def test_torchvision_sets_are_read_from_disk_only_and_laid_out_as_images(tmp_pat
     assert images.shape == (3, 1, 28, 28) and images.dtype == torch.uint8 and labels.tolist() == [1, 2, 3]
     images, labels = data._as_tensors(cifar_like)
     assert images.shape == (3, 3, 32, 32) and labels.dtype == torch.int64
+
+
+def test_effective_packing_fraction_sums_cap_areas():
+    # a cap of chord radius sqrt(2) is a hemisphere (angle pi / 2); chord 2 covers the whole sphere
+    assert ssl.effective_packing_fraction(np.array([math.sqrt(2)] * 3), 5) == pytest.approx(1.5)
+    assert ssl.effective_packing_fraction(np.array([2.0, 0.0]), 8) == pytest.approx(1.0)
+    # small caps on S^1 (d = 2): fraction angle / pi
+    assert ssl.effective_packing_fraction(np.array([0.1]), 2) == pytest.approx(2 * math.asin(0.05) / math.pi)
