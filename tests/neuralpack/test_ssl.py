@@ -193,3 +193,21 @@ def test_effective_packing_fraction_sums_cap_areas():
     assert ssl.effective_packing_fraction(np.array([2.0, 0.0]), 8) == pytest.approx(1.0)
     # small caps on S^1 (d = 2): fraction angle / pi
     assert ssl.effective_packing_fraction(np.array([0.1]), 2) == pytest.approx(2 * math.asin(0.05) / math.pi)
+
+
+def test_a_cifar_shaped_run_trains_on_uint8_images(monkeypatch):
+    """The MNIST / CIFAR-10 path without their files: uint8 (n, 3, 32, 32) images in place of the
+    torchvision sets, SimCLR's augmentation, the CNN with three input channels."""
+    generator = torch.Generator().manual_seed(0)
+
+    def fake_splits(name, root, download, images):
+        assert name == "cifar10" and not download
+        make = lambda n: ((torch.rand(n, 3, 32, 32, generator=generator) * 255).to(torch.uint8),
+                          torch.randint(0, 10, (n,), generator=generator))
+        return make(images), make(30)
+
+    monkeypatch.setattr(data, "image_splits", fake_splits)
+    run = ssl.train(**{**TINY, "data": "cifar10", "images": 64, "steps": 3, "probe_images": 20,
+                       "baselines": True, "eval_every": 0})
+    assert np.isfinite(run.loss).all() and run.probe_centres.shape == (20, TINY["d"])
+    assert set(run.baselines) == {"random_encoder", "pca", "raw_pixels", "infonce"}
