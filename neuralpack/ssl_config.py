@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from physics_baseline.config import ConfigError, as_choice, as_float, as_int
+from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 DATASETS = ("digits", "mnist", "cifar10")
 ENCODERS = ("cnn", "mlp", "resnet18")
@@ -71,10 +71,7 @@ class SSLConfig:
         values = dict(values)
         if "profile" in values:
             values = {**read_profile(values.pop("profile")), **values}
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in known:
-                raise ConfigError(key, f"unknown key for task=ssl; known keys: {', '.join(sorted(known))}")
+        refuse_unknown_keys(cls, values, "for task=ssl")
         return cls(**values).validated()
 
     def validated(self) -> "SSLConfig":

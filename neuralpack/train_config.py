@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from physics_baseline.box import box_length
-from physics_baseline.config import ConfigError, as_choice, as_float, as_int
+from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 ENCODERS = ("embedding_table", "random_feature_linear", "mlp", "cnn")
 SPACES = ("torus", "sphere")
@@ -77,10 +77,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """Build and validate from a mapping; unknown keys are refused by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in known:
-                raise ConfigError(key, f"unknown key; known keys: {', '.join(sorted(known))}")
+        refuse_unknown_keys(cls, values)
         return cls(**values).validated()
 
     def validated(self) -> "TrainConfig":

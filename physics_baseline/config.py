@@ -47,6 +47,15 @@ def as_float(field: str, value, low: float, high: float = math.inf, *, low_open:
     return number
 
 
+def refuse_unknown_keys(config_class: type, values: dict, kind: str = "") -> None:
+    """Raise ConfigError naming the first key of values that is not a field of the dataclass
+    config_class; kind ("for task=ssl") says whose keys they are."""
+    known = {f.name for f in dataclasses.fields(config_class)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(key, f"unknown key{' ' + kind if kind else ''}; known keys: {', '.join(sorted(known))}")
+
+
 def as_choice(field: str, value, choices) -> str:
     """value if it is one of choices."""
     if value not in choices:
@@ -77,10 +86,7 @@ class SimulationConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "SimulationConfig":
         """Build and validate from a mapping; unknown keys are refused by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in values:
-            if key not in known:
-                raise ConfigError(key, f"unknown key; known keys: {', '.join(sorted(known))}")
+        refuse_unknown_keys(cls, values)
         return cls(**values).validated()
 
     def validated(self) -> "SimulationConfig":
