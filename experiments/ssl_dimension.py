@@ -8,13 +8,19 @@ A study file names this analysis and gives, per profile::
         seeds: 1
         dimensions: [2, 4, 8, 32]
         run: {profile: quick, steps: 300}      # SSLConfig fields shared by every run (task=ssl)
+        particle_phi_c: docs/results/phic_vs_dimension/report.json   # optional: a phase_boundary
+                                               # report (path from the repository root) whose BRO phi_c(d) to show
 
 For each d: the kNN and linear-probe accuracies of held-out labels for the packing-trained encoder
 and its baselines (random encoder, PCA to d, raw pixels, InfoNCE at equal budget), and the packing
 observables of held-out instance manifolds at the end (active fraction f_a, effective packing
 fraction phi_eff, mean radius), each a mean over seeds with its standard error. The figures set
-accuracy and f_a against d beside the particle phi_c(d) of BRO (physics_baseline.literature).
+accuracy and f_a against d beside the particle phi_c(d) of BRO: the literature's
+(physics_baseline.literature) and, with ``particle_phi_c``, this suite's own measurement.
 """
+import json
+from pathlib import Path
+
 import numpy as np
 
 from neuralpack import plots, sweep
@@ -25,6 +31,19 @@ from physics_baseline.literature import reference_phi_c
 METHODS = {"packing": "", "infonce": "baselines.infonce.", "pca": "baselines.pca.",
            "random encoder": "baselines.random_encoder.", "raw pixels": "baselines.raw_pixels."}
 PACKING = ("final_active_fraction", "phi_eff", "radius_mean")
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def measured_phi_c(settings: dict) -> dict[int, tuple[float, float]]:
+    """BRO phi_c(d) (value, error) from the phase_boundary report.json named by ``particle_phi_c``
+    ({} when the profile names none)."""
+    if "particle_phi_c" not in settings:
+        return {}
+    path = REPOSITORY / str(settings["particle_phi_c"])
+    if not path.exists():
+        raise ConfigError("particle_phi_c", f"{path} does not exist; give a phase_boundary report.json")
+    bro = json.loads(path.read_text()).get("phi_c", {}).get("bro", {})
+    return {int(d): (entry["value"], entry["error"]) for d, entry in bro.items() if entry.get("value") is not None}
 
 
 def _configs(settings: dict) -> list[tuple[int, list[dict]]]:
@@ -40,6 +59,7 @@ def _configs(settings: dict) -> list[tuple[int, list[dict]]]:
 def validate(settings: dict) -> None:
     """Raise ConfigError for the first invalid run of the profile, before anything runs."""
     _configs(settings)
+    measured_phi_c(settings)
 
 
 def _mean(rows: list[dict], column: str) -> tuple[float, float]:
@@ -68,7 +88,10 @@ def report(settings: dict, runs, figures, executor) -> Section:
                          for method, prefix in METHODS.items()},
             "packing": {observable: _mean(rows, observable) for observable in PACKING}}
     reference = {d: reference_phi_c(d) for d, _ in groups}
-    plots.plot_ssl_dimension(by_dimension, reference, figures / "accuracy_and_packing_vs_dimension.png")
+    measured = measured_phi_c(settings)
+    plots.plot_ssl_dimension(by_dimension, {"BRO, literature": reference,
+                                            "BRO, this suite": {d: v for d, (v, _) in measured.items()}},
+                             figures / "accuracy_and_packing_vs_dimension.png")
     dimensions = [d for d, _ in groups]
     accuracy_rows = [[str(d), *(number(*by_dimension[d]["accuracy"][m]["knn_accuracy"], digits=3) for m in METHODS),
                       number(by_dimension[d]["accuracy"]["packing"]["knn_accuracy"][0]
@@ -77,7 +100,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
     probe_rows = [[str(d), *(number(*by_dimension[d]["accuracy"][m]["linear_probe_accuracy"], digits=3) for m in METHODS)]
                   for d in dimensions]
     packing_rows = [[str(d), *(number(*by_dimension[d]["packing"][o], digits=3) for o in PACKING),
-                     number(reference[d], digits=3)] for d in dimensions]
+                     number(reference[d], digits=3), number(*measured.get(d, (None, None)), digits=3)]
+                    for d in dimensions]
     run = settings.get("run", {})
     text = [f"Self-supervised packing on {run.get('data', 'digits')} ({len(groups[0][1])} seeds per d; "
             f"run settings {run}). Accuracies of held-out labels from frozen d-dimensional features; "
@@ -90,11 +114,14 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "Held-out instance manifolds of the packing-trained encoder at the end (f_a: share with an "
             "overlapping partner; phi_eff: summed area fractions of the sphere covered by caps of the "
             "manifolds' radii), beside the particle "
-            "phi_c(d) of BRO (literature, eps -> 0):", "",
-            *table(["d", "f_a", "phi_eff", "mean radius", "particle phi_c (BRO)"], packing_rows)]
+            f"phi_c(d) of BRO (eps -> 0; the literature's, and this suite's from "
+            f"{settings.get('particle_phi_c', 'no report')}):", "",
+            *table(["d", "f_a", "phi_eff", "mean radius", "BRO phi_c (literature)", "BRO phi_c (this suite)"],
+                   packing_rows)]
     data = {"by_dimension": {str(d): {**{m: {k: list(v) for k, v in values.items()}
                                          for m, values in entry["accuracy"].items()},
                                       "held_out_manifolds": {k: list(v) for k, v in entry["packing"].items()}}
                              for d, entry in by_dimension.items()},
-            "phi_c_particles": {str(d): value for d, value in reference.items()}}
+            "phi_c_particles": {str(d): value for d, value in reference.items()},
+            "phi_c_particles_measured": {str(d): list(value) for d, value in measured.items()}}
     return Section(text, data)

@@ -175,10 +175,11 @@ def plot_ssl_training(evaluations: list[dict], baselines: dict[str, dict], path:
     save_figure(figure, path)
 
 
-def plot_ssl_dimension(by_dimension: dict[int, dict], reference: dict[int, float | None], path: str | Path) -> None:
+def plot_ssl_dimension(by_dimension: dict[int, dict], references: dict[str, dict[int, float | None]],
+                       path: str | Path) -> None:
     """Left: kNN accuracy against embedding dimension d for each method (mean ± error over seeds).
-    Right: the held-out active fraction f_a of the packing-trained encoder against d, and the
-    particle phi_c(d) where known. by_dimension[d]: {"accuracy": {method: {"knn_accuracy":
+    Right: the held-out active fraction f_a of the packing-trained encoder against d, and each
+    labelled particle phi_c(d) where known. by_dimension[d]: {"accuracy": {method: {"knn_accuracy":
     (mean, error)}}, "packing": {"final_active_fraction": (mean, error)}}."""
     dimensions = sorted(by_dimension)
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")
@@ -193,8 +194,10 @@ def plot_ssl_dimension(by_dimension: dict[int, dict], reference: dict[int, float
     mean, error = zip(*(by_dimension[d]["packing"]["final_active_fraction"] for d in dimensions))
     packing.errorbar(dimensions, mean, yerr=np.nan_to_num(error), marker="o", capsize=3,
                      label="held-out $f_a$ (packing encoder)")
-    known = [d for d in dimensions if reference.get(d) is not None]
-    packing.plot(known, [reference[d] for d in known], "s--", label=r"particle $\phi_c$ (BRO, literature)")
+    for label, reference in references.items():
+        known = sorted(d for d, value in reference.items() if value is not None)
+        if known:
+            packing.plot(known, [reference[d] for d in known], "s--", label=rf"particle $\phi_c$ ({label})")
     packing.set_xscale("log", base=2)
     packing.set_xlabel("embedding dimension d")
     packing.legend(fontsize="small")

@@ -132,6 +132,8 @@ def test_the_ssl_dimension_study_reports_every_method_per_dimension(tmp_path, ca
     assert main(["experiment", "tiny_ssl", f"out={out}", "workers=1", "tracking=none"]) == 0
     payload = json.loads((out / "report" / "report.json").read_text())
     assert set(payload["by_dimension"]) == {"2", "4"} and payload["phi_c_particles"]["4"] == pytest.approx(0.45, abs=0.01)
+    committed = json.loads((studies.STUDIES.parent.parent / "docs/results/phic_vs_dimension/report.json").read_text())
+    assert payload["phi_c_particles_measured"]["8"][0] == committed["phi_c"]["bro"]["8"]["value"]
     for entry in payload["by_dimension"].values():
         assert set(entry) == {"packing", "infonce", "pca", "random encoder", "raw pixels", "held_out_manifolds"}
         for method in ("packing", "infonce", "pca", "random encoder", "raw pixels"):
@@ -152,3 +154,11 @@ def test_a_budget_exponent_grows_the_step_budget_faster_than_one_over_eps():
     with pytest.raises(physics_baseline.ConfigError) as error:
         phase_boundary.scans({**profile, "budget_exponent": -1})
     assert error.value.field == "budget_exponent"
+
+
+def test_a_missing_particle_report_is_named():
+    from experiments import ssl_dimension
+    settings = {**studies.load("tiny_ssl", "quick")["settings"], "particle_phi_c": "docs/results/none.json"}
+    with pytest.raises(physics_baseline.ConfigError) as error:
+        ssl_dimension.validate(settings)
+    assert error.value.field == "particle_phi_c"
