@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional
 
-from neuralpack import cli, data, ssl, store
+from neuralpack import cli, data, packing_loss, ssl, store
 from neuralpack.ssl_config import SSLConfig
 from physics_baseline import ConfigError
 
@@ -65,7 +65,7 @@ def reference_packing_loss(embeddings, ids, bank, r_s, radius_weight, power):
 @pytest.mark.parametrize("power", [1, 2])
 def test_packing_loss_matches_loops_with_a_bank(power):
     generator = torch.Generator().manual_seed(power)
-    bank = ssl.CentreBank(10, 5)
+    bank = packing_loss.CentreBank(10, 5)
     for _ in range(2):                                                   # 12 entries: the oldest 2 dropped
         old = functional.normalize(torch.randn(6, 4, 5, generator=generator), dim=-1) * 0.2
         bank.add(old.mean(1), torch.rand(6, generator=generator) * 0.3, torch.randint(0, 30, (6,), generator=generator))
@@ -74,7 +74,7 @@ def test_packing_loss_matches_loops_with_a_bank(power):
     ids[0] = bank.contents()[2][-1]                                      # an image whose old centre is in the bank
     embeddings = functional.normalize(torch.randn(12, 4, 5, generator=generator) * 0.3 + torch.randn(12, 1, 5, generator=generator) * 0.2, dim=-1)
     embeddings.requires_grad_()
-    loss, active, centres, radii = ssl.packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
+    loss, active, centres, radii = packing_loss.packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
     expected, expected_active = reference_packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
     assert float(loss.detach()) == pytest.approx(expected, rel=1e-5) and active == pytest.approx(expected_active)
     assert 0 < active < 1
@@ -84,11 +84,11 @@ def test_packing_loss_matches_loops_with_a_bank(power):
 
 
 def test_centre_bank_is_first_in_first_out_and_size_zero_holds_nothing():
-    bank = ssl.CentreBank(3, 2)
+    bank = packing_loss.CentreBank(3, 2)
     for k in range(4):
         bank.add(torch.full((1, 2), float(k)), torch.tensor([k / 10]), torch.tensor([k]))
     assert bank.contents()[2].tolist() == [1, 2, 3] and bank.contents()[0][:, 0].tolist() == [1, 2, 3]
-    empty = ssl.CentreBank(0, 2)
+    empty = packing_loss.CentreBank(0, 2)
     empty.add(torch.ones(4, 2), torch.ones(4), torch.arange(4))
     assert len(empty.contents()[0]) == 0
 
