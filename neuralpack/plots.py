@@ -178,9 +178,10 @@ def plot_ssl_training(evaluations: list[dict], baselines: dict[str, dict], path:
 def plot_ssl_dimension(by_dimension: dict[int, dict], references: dict[str, dict[int, float | None]],
                        path: str | Path) -> None:
     """Left: kNN accuracy against embedding dimension d for each method (mean ± error over seeds).
-    Right: the held-out active fraction f_a of the packing-trained encoder against d, and each
-    labelled particle phi_c(d) where known. by_dimension[d]: {"accuracy": {method: {"knn_accuracy":
-    (mean, error)}}, "packing": {"final_active_fraction": (mean, error)}}."""
+    Right (log axes): the held-out active fraction f_a and effective packing fraction phi_eff of
+    the packing-trained encoder against d, and each labelled particle phi_c(d) where known.
+    by_dimension[d]: {"accuracy": {method: {"knn_accuracy": (mean, error)}}, "packing":
+    {"final_active_fraction": (mean, error), "phi_eff": (mean, error)}}."""
     dimensions = sorted(by_dimension)
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")
     accuracy, packing = figure.subplots(1, 2)
@@ -191,14 +192,18 @@ def plot_ssl_dimension(by_dimension: dict[int, dict], references: dict[str, dict
     accuracy.set_xlabel("embedding dimension d")
     accuracy.set_ylabel("kNN accuracy (held-out labels)")
     accuracy.legend(fontsize="small")
-    mean, error = zip(*(by_dimension[d]["packing"]["final_active_fraction"] for d in dimensions))
-    packing.errorbar(dimensions, mean, yerr=np.nan_to_num(error), marker="o", capsize=3,
-                     label="held-out $f_a$ (packing encoder)")
+    for observable, label in (("final_active_fraction", "held-out $f_a$"),
+                              ("phi_eff", r"held-out $\phi_{\mathrm{eff}}$")):
+        mean, error = zip(*(by_dimension[d]["packing"][observable] for d in dimensions))
+        packing.errorbar(dimensions, mean, yerr=np.nan_to_num(error), marker="o", capsize=3,
+                         label=f"{label} (packing encoder)")
     for label, reference in references.items():
         known = sorted(d for d, value in reference.items() if value is not None)
         if known:
             packing.plot(known, [reference[d] for d in known], "s--", label=rf"particle $\phi_c$ ({label})")
     packing.set_xscale("log", base=2)
+    packing.set_yscale("log")
     packing.set_xlabel("embedding dimension d")
+    packing.set_ylabel("active fraction, packing fraction")
     packing.legend(fontsize="small")
     save_figure(figure, path)
