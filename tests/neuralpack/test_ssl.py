@@ -211,3 +211,19 @@ def test_a_cifar_shaped_run_trains_on_uint8_images(monkeypatch):
                        "baselines": True, "eval_every": 0})
     assert np.isfinite(run.loss).all() and run.probe_centres.shape == (20, TINY["d"])
     assert set(run.baselines) == {"random_encoder", "pca", "raw_pixels", "infonce"}
+
+
+def test_standardise_adds_a_batch_normalisation_without_learnt_scale():
+    shape = (1, 8, 8)
+    plain = ssl.ssl_encoder(SSLConfig.from_dict({**TINY, "standardise": False}), shape)
+    standardised = ssl.ssl_encoder(SSLConfig.from_dict(TINY), shape)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.modules())
+    norm = standardised[-1]
+    assert isinstance(norm, torch.nn.BatchNorm1d) and not norm.affine
+    x = torch.rand(16, *shape, generator=torch.Generator().manual_seed(1))
+    standardised.train()
+    out = standardised(x)                                     # training mode: batch statistics
+    torch.testing.assert_close(out.mean(0), torch.zeros(TINY["d"]), atol=1e-5, rtol=0)
+    before = standardised[0](x).var(0, unbiased=False)          # unit variance up to BatchNorm's eps
+    torch.testing.assert_close(out.var(0, unbiased=False), before / (before + norm.eps), rtol=1e-4, atol=0)
+    assert torch.equal(standardised[0].state_dict()["0.weight"], plain.state_dict()["0.weight"])
