@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from neuralpack.train_config import digits_train_images
 from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 DATASETS = ("digits", "mnist", "cifar10")
@@ -108,8 +109,13 @@ class SSLConfig:
             seed=as_int("seed", self.seed, 0, 2 ** 63 - 1),
             device=as_choice("device", self.device, DEVICES),
         )
-        if c.images is not None and c.batch_size > c.images:
-            raise ConfigError("batch_size", f"must be at most images={c.images}, got {c.batch_size}")
+        if c.data == "digits":
+            available = digits_train_images()
+            if c.images is not None and c.images > available:
+                raise ConfigError("images", f"data=digits has {available} training images; got {c.images}")
+        images = c.images if c.images is not None else (available if c.data == "digits" else None)
+        if images is not None and c.batch_size > images:
+            raise ConfigError("batch_size", f"must be at most the {images} training images, got {c.batch_size}")
         if c.momentum >= 1:
             raise ConfigError("momentum", f"must lie in [0, 1), got {c.momentum:g}")
         return c

@@ -125,7 +125,7 @@ class TrainConfig:
                 raise ConfigError("phi", f"the box side {side:.3g} is narrower than 2 diameters; "
                                          "lower phi or raise n_classes")
         if self.encoder != "embedding_table" and self.data == "digits":
-            images = _digits_train_images()
+            images = digits_train_images()
             if self.n_classes > images:
                 raise ConfigError("n_classes", f"data=digits has {images} training images (one class "
                                                f"each); got {self.n_classes}")
@@ -134,7 +134,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _digits_train_images() -> int:
+def digits_train_images() -> int:
     """How many images the digits train split of neuralpack.data holds (imports torchvision: only
     called for data=digits)."""
     from sklearn.datasets import load_digits

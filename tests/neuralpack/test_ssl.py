@@ -142,7 +142,7 @@ def test_an_untrained_infonce_run_has_the_random_encoders_accuracy():
 
 
 @pytest.mark.parametrize("field, value", [("views", 1), ("d", 1), ("loss", "triplet"), ("data", "imagenet"),
-                                          ("batch_size", 200), ("optimizer", "rmsprop"), ("momentum", 1.0),
+                                          ("batch_size", 200), ("images", 5000), ("optimizer", "rmsprop"), ("momentum", 1.0),
                                           ("profile", "nope"), ("colour", 3), ("baselines", "yes")])
 def test_bad_settings_name_their_field(field, value):
     with pytest.raises(ConfigError) as error:
@@ -227,3 +227,11 @@ def test_standardise_adds_a_batch_normalisation_without_learnt_scale():
     before = standardised[0](x).var(0, unbiased=False)          # unit variance up to BatchNorm's eps
     torch.testing.assert_close(out.var(0, unbiased=False), before / (before + norm.eps), rtol=1e-4, atol=0)
     assert torch.equal(standardised[0].state_dict()["0.weight"], plain.state_dict()["0.weight"])
+
+
+def test_a_batch_larger_than_the_digits_train_split_is_refused_before_anything_runs(tmp_path, capsys):
+    with pytest.raises(ConfigError) as error:
+        SSLConfig.from_dict({"batch_size": 2000})
+    assert error.value.field == "batch_size" and "1438" in str(error.value)
+    assert cli.main(["train", "task=ssl", "images=5000", f"out={tmp_path / 'bad'}"]) == 2
+    assert "images" in capsys.readouterr().err and not (tmp_path / "bad").exists()
