@@ -94,7 +94,6 @@ class SSLRun:
             "nn_distance": final["nn_distance"],
             "last_step": int(self.steps[-1]) if len(self.steps) else 0,
             "wall_time_s": self.wall_time,
-            "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None,
         }
         return json_ready(values)
 
