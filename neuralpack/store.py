@@ -10,7 +10,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import os
 import shutil
 import uuid
@@ -138,8 +137,6 @@ def write_run(run_dir: str | Path, run: Run) -> dict:
     atomic_save_npz(run_dir / FINAL, positions=run.positions, radii=run.radii, box=run.box)
     config = run.config.to_dict()
     summary = {**run.summary(), "config_key": run_key(config), "n": config["n"], "d": config["d"]}
-    summary = {key: None if isinstance(value, float) and not math.isfinite(value) else value
-               for key, value in summary.items()}  # NaN (tau of a run that never settles): null
     atomic_write_text(run_dir / SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
 

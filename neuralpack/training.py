@@ -41,7 +41,7 @@ from torch import nn
 from physics_baseline import box as geometry
 from physics_baseline import dynamics
 from physics_baseline.config import ConfigError
-from physics_baseline.criticality import relaxation_time
+from physics_baseline.simulate import AbsorbingRun
 from physics_baseline.neighbors import default_skin
 from neuralpack import data, store
 from neuralpack.encoders import build_encoder
@@ -55,7 +55,7 @@ CHECKPOINT_VERSION = 1
 
 
 @dataclass
-class TrainRun:
+class TrainRun(AbsorbingRun):
     """A finished (absorbed or out of steps) training run.
 
     Series have one entry per record: ``steps[k]`` is the step number; ``active_fraction[k]`` (f_a),
@@ -75,29 +75,11 @@ class TrainRun:
     steps_taken: int               # steps executed in this call
     encoder: nn.Module = dataclasses.field(repr=False, compare=False, default=None)  # the trained encoder
 
-    @property
-    def relaxation_time(self) -> float:
-        return relaxation_time(self.steps, self.active_fraction, self.absorbed)
-
-    @property
-    def final_active_fraction(self) -> float:
-        return float(self.active_fraction[-1]) if len(self.active_fraction) else float("nan")
-
     def summary(self) -> dict:
         """The run's scalar results, JSON-ready (NaN as None)."""
-        values = {
-            "absorbed": self.absorbed,
-            "absorption_step": self.absorption_step,
-            "final_active_fraction": self.final_active_fraction,
-            "final_active_count": int(self.active_count[-1]) if len(self.active_count) else None,
-            "final_loss": float(self.loss[-1]) if len(self.loss) else None,
-            "relaxation_time": self.relaxation_time,
-            "last_step": int(self.steps[-1]) if len(self.steps) else None,
-            "wall_time_s": self.wall_time,
-            "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None,
-        }
-        return {key: None if isinstance(value, float) and not math.isfinite(value) else value
-                for key, value in values.items()}
+        return {**self.series_summary(),
+                "final_active_count": int(self.active_count[-1]) if len(self.active_count) else None,
+                "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None}
 
 
 def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,

@@ -1,5 +1,6 @@
 """The time loop: recording f_a and the loss, absorbing-state detection, checkpoint and resume."""
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -19,8 +20,36 @@ ALGORITHMS = {engine.name: engine for engine in (FullAlgorithm, ActiveSetAlgorit
 CHECKPOINT_VERSION = 1
 
 
+class AbsorbingRun:
+    """What every run of an absorbing dynamics (particles or a trained encoder) reports from its
+    recorded series: it needs ``steps``, ``active_fraction``, ``loss``, ``absorbed``,
+    ``absorption_step`` and ``wall_time`` (seconds)."""
+
+    @property
+    def relaxation_time(self) -> float:
+        return relaxation_time(self.steps, self.active_fraction, self.absorbed)
+
+    @property
+    def final_active_fraction(self) -> float:
+        return float(self.active_fraction[-1]) if len(self.active_fraction) else float("nan")
+
+    def series_summary(self) -> dict:
+        """The scalar results shared by every kind of run, JSON-ready (NaN as None)."""
+        values = {
+            "absorbed": self.absorbed,
+            "absorption_step": self.absorption_step,
+            "final_active_fraction": self.final_active_fraction,
+            "final_loss": float(self.loss[-1]) if len(self.loss) else None,
+            "relaxation_time": self.relaxation_time,
+            "last_step": int(self.steps[-1]) if len(self.steps) else None,
+            "wall_time_s": self.wall_time,
+        }
+        return {key: None if isinstance(value, float) and not math.isfinite(value) else value
+                for key, value in values.items()}
+
+
 @dataclass
-class Run:
+class Run(AbsorbingRun):
     """A finished (absorbed or out of steps) run.
 
     Series have one entry per record: ``steps[k]`` is the step number, ``active_fraction[k]`` and
@@ -41,25 +70,11 @@ class Run:
     neighbour_method: str = ""
     algorithm: str = ""            # the algorithm that ran: "full" or "active"
 
-    @property
-    def relaxation_time(self) -> float:
-        return relaxation_time(self.steps, self.active_fraction, self.absorbed)
-
-    @property
-    def final_active_fraction(self) -> float:
-        return float(self.active_fraction[-1]) if len(self.active_fraction) else float("nan")
-
     def summary(self) -> dict:
-        """The run's scalar results, JSON-ready."""
+        """The run's scalar results, JSON-ready (NaN as None)."""
         throughput = self.config.n * self.steps_taken / self.wall_time if self.wall_time > 0 else None
         return {
-            "absorbed": self.absorbed,
-            "absorption_step": self.absorption_step,
-            "final_active_fraction": self.final_active_fraction,
-            "final_loss": float(self.loss[-1]) if len(self.loss) else None,
-            "relaxation_time": self.relaxation_time,
-            "last_step": int(self.steps[-1]) if len(self.steps) else None,
-            "wall_time_s": self.wall_time,
+            **self.series_summary(),
             "particle_steps_per_s": throughput,
             "neighbour_builds": self.neighbour_builds,
             "neighbour_method": self.neighbour_method,
