@@ -17,13 +17,7 @@ def _link_cells(reference, box, m, head, after, before, cell_of):
     the next and previous particle of the same cell (-1 at the ends)."""
     head[:] = -1
     for i in range(reference.shape[0]):
-        c = cell_index(reference, i, box, m)
-        cell_of[i] = c
-        before[i] = -1
-        after[i] = head[c]
-        if head[c] >= 0:
-            before[head[c]] = i
-        head[c] = i
+        _push(i, cell_index(reference, i, box, m), head, after, before, cell_of)
 
 
 @numba.njit(cache=True)
@@ -40,12 +34,18 @@ def _relink(particles, reference, box, m, head, after, before, cell_of):
             head[cell_of[i]] = after[i]
         if after[i] >= 0:
             before[after[i]] = before[i]
-        cell_of[i] = c
-        before[i] = -1
-        after[i] = head[c]
-        if head[c] >= 0:
-            before[head[c]] = i
-        head[c] = i
+        _push(i, c, head, after, before, cell_of)
+
+
+@numba.njit(cache=True)
+def _push(i, c, head, after, before, cell_of):
+    """Put particle i at the head of cell c's list."""
+    cell_of[i] = c
+    before[i] = -1
+    after[i] = head[c]
+    if head[c] >= 0:
+        before[head[c]] = i
+    head[c] = i
 
 
 @numba.njit(parallel=True, cache=True)
