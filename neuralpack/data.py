@@ -17,11 +17,8 @@ import torchvision
 from sklearn.datasets import load_digits
 from torchvision.transforms import v2
 
+from neuralpack.splits import DIGITS_SPLIT_SEED, DIGITS_TEST_FRACTION, held_out_split
 from physics_baseline.config import ConfigError, as_choice, as_float, as_int
-
-# The digits train/test split is fixed: the same images are held out whatever the view seed.
-DIGITS_TEST_FRACTION = 0.2
-DIGITS_SPLIT_SEED = 0
 
 # Augmentation of one 8x8 digit: integer shifts of at most 1 pixel (translate is a fraction of
 # the 8-pixel side), rotations up to 10 degrees, additive Gaussian noise of 0.05 (pixel values in
@@ -59,16 +56,6 @@ def synthetic_manifolds(n_classes: int, samples_per_class: int, input_dim: int, 
     x = centres + ball @ bases.transpose(1, 2)                             # (N, m, D)
     labels = torch.arange(n_classes).repeat_interleave(samples_per_class)
     return x.reshape(-1, input_dim).to(torch.float32), labels
-
-
-def held_out_split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint sorted index arrays (train, test) of 0..n-1 from a seeded permutation; the test
-    part holds ``round(test_fraction * n)`` indices."""
-    n = as_int("n", n, 1)
-    test_fraction = as_float("test_fraction", test_fraction, 0.0, 1.0, low_open=False)
-    permutation = np.random.default_rng(as_int("seed", seed, 0)).permutation(n)
-    n_test = int(round(test_fraction * n))
-    return np.sort(permutation[n_test:]), np.sort(permutation[:n_test])
 
 
 def digits_views(n_images: int | None = None, views: int = 8, seed: int = 0,

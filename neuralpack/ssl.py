@@ -192,19 +192,21 @@ def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", 
         views = data.augmented_views(images[ids], cfg.views, augment, _step_seed(cfg.seed, step)).to(device)
         encoder.train()
         embeddings = functional.normalize(encoder(views.flatten(0, 1)), dim=-1).view(len(ids), cfg.views, cfg.d)
+        recorded = step % cfg.record_every == 0
         if loss_name == "packing":
             loss, active, centres, radii = packing_loss(embeddings, ids, bank, cfg.r_s, cfg.radius_weight, cfg.power)
             bank.add(centres, radii, ids)
         else:
             loss = info_nce_loss(embeddings, cfg.temperature)
-            with torch.no_grad():
-                _, active, _, radii = packing_loss(embeddings, ids, bank, cfg.r_s, 0.0, cfg.power)
+            if recorded:                        # the packing observables only, without gradient
+                with torch.no_grad():
+                    _, active, _, radii = packing_loss(embeddings, ids, bank, cfg.r_s, 0.0, cfg.power)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
         if not (torch.isfinite(loss) and all(torch.isfinite(w).all() for w in encoder.parameters())):
             raise TrainingDiverged(step + 1, f"the {loss_name} loss or a weight", cfg.lr, checkpoint, saved)
-        if step % cfg.record_every == 0:
+        if recorded:
             for name, value in zip(SERIES, (step, active, float(loss.detach()), float(radii.mean()))):
                 records[name].append(value)
             if progress is not None:

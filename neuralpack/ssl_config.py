@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from neuralpack.train_config import digits_train_images
+from neuralpack.splits import digits_train_images
 from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 DATASETS = ("digits", "mnist", "cifar10")

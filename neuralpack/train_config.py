@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neuralpack.splits import digits_train_images
 from physics_baseline.box import box_length
 from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
@@ -133,12 +134,3 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-
-def digits_train_images() -> int:
-    """How many images the digits train split of neuralpack.data holds (imports torchvision: only
-    called for data=digits)."""
-    from sklearn.datasets import load_digits
-
-    from neuralpack import data
-    total = len(load_digits().target)
-    return len(data.held_out_split(total, data.DIGITS_TEST_FRACTION, data.DIGITS_SPLIT_SEED)[0])
