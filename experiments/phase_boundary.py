@@ -25,6 +25,7 @@ are completely separated: see ``phi_c_from_absorption``); a run still active
 after its ``steps`` counts as active, so phi_c is "absorbed within that many steps". phi_c(0)
 comes from ``criticality.extrapolate_to_zero`` (form "linear" for 2 or 3 step sizes, "power" for 4 or more).
 """
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +36,7 @@ from physics_baseline import observables
 from physics_baseline.criticality import extrapolate_to_zero, phi_c_from_absorption
 from physics_baseline.config import as_float
 from physics_baseline.dynamics import RULES
-from physics_baseline.literature import MRJ, reference_phi_c
+from physics_baseline.literature import MRJ, ROUNDING_ERROR, reference_phi_c
 
 REFERENCE_STEP_SIZE = 0.02
 
@@ -219,23 +220,26 @@ def report(settings: dict, runs, figures, executor) -> Section:
         at = dict(zip(entry["step_sizes"], zip(entry["phi_c"], entry["error"])))
         literature = reference_phi_c(entry["d"], _polydispersity(entry["d"]))
         deviation = deviation_in_errors(entry["value"], entry["extrapolation_error"], literature)
+        rounded = deviation_in_errors(entry["value"], entry["extrapolation_error"], literature, ROUNDING_ERROR)
         rows.append([label, *(number(*at[s]) if s in at else "-" for s in sizes),
                      f"{number(entry['value'], entry['extrapolation_error'])} ({entry['form']})",
-                     number(literature), f"{deviation:+.1f}" if np.isfinite(deviation) else "-",
+                     number(literature), *(f"{z:+.1f}" if np.isfinite(z) else "-" for z in (deviation, rounded)),
                      number(MRJ.get(entry["d"]))])
         phi_c.setdefault(entry["dynamics"], {})[str(entry["d"])] = {
             "label": label, "value": entry["value"], "error": entry["extrapolation_error"],
             "form": entry["form"], "step_sizes": entry["step_sizes"],
             "phi_c_at_step_size": entry["phi_c"], "errors_at_step_size": entry["error"],
-            "literature": literature, "deviation_in_errors": deviation}
+            "literature": literature, "deviation_in_errors": deviation,
+            "deviation_with_literature_rounding": rounded}
     text = ["phi_c from the absorbing probability crossing 1/2 (logistic maximum likelihood, bootstrap "
             "errors) at each kick size eps (lr b_f for learning-rate dynamics), and its eps -> 0 "
             "extrapolation (phi_c(eps) = phi_c(0) - a eps, or - a eps^b with four or more sizes). "
             f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as (0.02 / eps)^"
             f"{budget_exponent(settings):g}): a run still "
-            "active then counts as active.", "",
+            "active then counts as active. The literature's phi_c are quoted to two decimals; the "
+            "last column adds their rounding (+- 0.005, standard deviation 0.0029) to the error.", "",
             *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature",
-                    "(fit - literature) / error", "MRJ"], rows)]
+                    "(fit - literature) / error", "same, with the literature's rounding", "MRJ"], rows)]
     structure_rows = [[label, number(s.get("phi")), f"{s['contact_tolerance']:g}", number(s["Z"], digits=2),
                        number(s["Z_without_rattlers"], digits=2), str(s["isostatic_Z"]),
                        number(*s["small_q_exponent"], digits=2)]
@@ -249,12 +253,14 @@ def report(settings: dict, runs, figures, executor) -> Section:
     return Section(text, {"phi_c": phi_c, "structure": compact})
 
 
-def deviation_in_errors(value: float, error: float, literature: float | None) -> float:
-    """(value - literature) / error: how many of its standard errors a result lies from the
-    literature; NaN without a literature value or a finite, positive error."""
+def deviation_in_errors(value: float, error: float, literature: float | None,
+                        literature_error: float = 0.0) -> float:
+    """(value - literature) / sqrt(error^2 + literature_error^2): how many standard errors of the
+    difference a result lies from the literature; NaN without a literature value or a finite,
+    positive error."""
     if literature is None or not (np.isfinite(value) and np.isfinite(error) and error > 0):
         return float("nan")
-    return (value - literature) / error
+    return (value - literature) / math.hypot(error, literature_error)
 
 
 def _polydispersity(d: int) -> str:

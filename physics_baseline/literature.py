@@ -1,7 +1,12 @@
 """Literature values that results are held against (shared/reference/numbers.md)."""
+import math
 
 # Critical packing fraction of BRO as eps -> 0 (Wilken et al. PRL 2021, 2023).
 BRO_PHI_C = {3: 0.64, 4: 0.45, 5: 0.30}
+
+# These phi_c are quoted to two decimals: a value known only to +- 0.005 (uniformly) has this
+# standard deviation, which a comparison must add to the error of the result.
+ROUNDING_ERROR = 0.005 / math.sqrt(3)
 
 # 2D: a 50:50 bidisperse mix (radius ratio 1.4) jams near 0.84 (O'Hern et al. PRE 2003).
 BIDISPERSE_2D_JAMMING = 0.84

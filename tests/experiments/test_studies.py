@@ -25,6 +25,7 @@ def test_next_grid_moves_the_window_when_nothing_crosses(outcome, expected):
 
 def test_deviation_in_errors():
     assert phase_boundary.deviation_in_errors(0.62, 0.01, 0.64) == pytest.approx(-2.0)
+    assert phase_boundary.deviation_in_errors(0.62, 0.003, 0.64, 0.004) == pytest.approx(-4.0)
     assert np.isnan(phase_boundary.deviation_in_errors(0.62, 0.01, None))
     assert np.isnan(phase_boundary.deviation_in_errors(0.62, 0.0, 0.64))
     assert np.isnan(phase_boundary.deviation_in_errors(float("nan"), 0.01, 0.64))
