@@ -153,7 +153,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
         analysis["steady_runs"], analysis["runs"] = steady, len(members)
         manna, mean_field, fit = analysis["manna"], analysis["mean_field"], analysis["fit"]
         manna_name = f"Manna (d={min(d, MANNA_DIMENSION_CAP)})"
-        better = ("-" if not np.isfinite(manna["quality_f_inf"]) else
+        decided = np.isfinite(manna["quality_f_inf"]) and np.isfinite(mean_field["quality_f_inf"])
+        better = ("-" if not decided else
                   manna_name if manna["quality_f_inf"] < mean_field["quality_f_inf"] else "mean field")
         rows.append([f"{label} ({steady}/{len(members)} steady)", number(manna["phi_c"]), f"{manna['quality_f_inf']:.3g} / {manna['quality_tau']:.3g}",
                      number(mean_field["phi_c"]),
