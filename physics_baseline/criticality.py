@@ -18,6 +18,9 @@ from scipy.integrate import trapezoid
 
 STEADY_TAIL = 0.1  # fraction of the records averaged for f_inf
 MIN_BLOCKS = 16    # fewest blocks a blocking level may have to enter the standard error
+# A collapse is judged only where at least this fraction of the points lies inside another size's
+# x range: otherwise a fit can slide the sizes apart until a handful of points "collapse" perfectly.
+MIN_COVERED = 0.5
 
 
 def steady_state_activity(active_fraction: np.ndarray, tail: float = STEADY_TAIL) -> float:
@@ -548,7 +551,7 @@ def _quality(groups, relative: bool) -> float:
             kxx += wx * cx[index]
             kxy += wx * cy[index]
     covered = k0 > 0
-    if not covered.any():
+    if np.count_nonzero(covered) < MIN_COVERED * x.size:
         return float("inf")
     k0, kx, ky, kxx, kxy, x, y = (a[covered] for a in (k0, kx, ky, kxx, kxy, x, y))
     delta = k0 * kxx - kx ** 2
@@ -573,12 +576,12 @@ def collapse_quality(x_groups: Sequence[np.ndarray], y_groups: Sequence[np.ndarr
     S ~ 1 for a collapse within errors, large for a bad one. Without errors: a relative-spread
     variant (after Bhattacharjee & Seno, J. Phys. A 34, 6375 (2001)), the mean of |y - Y| / |Y|
     (of |log y - Y|, already relative, with log_y), Y from the unweighted fit: 0 for a perfect collapse.
-    inf when no point lies inside another size's x range.
+    inf when fewer than MIN_COVERED of the points lie inside another size's x range.
     """
     return _quality(_collapse_groups(x_groups, y_groups, dy_groups, log_y), relative=not log_y)
 
 
-_NO_OVERLAP = 1e30  # the quality given to parameters where no two sizes overlap
+_NO_OVERLAP = 1e30  # the quality given to parameters where too few points overlap (MIN_COVERED)
 
 
 @dataclass(frozen=True)
@@ -699,17 +702,17 @@ def collapse_at_exponents(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.
     if not low < high:
         raise ValueError(f"phi_range must be (low, high) with low < high, got {phi_range!r}")
 
-    def quality(phi_c: float) -> float:
-        return scaled_collapse_quality(phi, size, values, errors, phi_c, x_exponent, y_exponent, log_y)
+    def quality(phi_c: float) -> float:     # finite, for the bounded minimiser's arithmetic
+        return min(scaled_collapse_quality(phi, size, values, errors, phi_c, x_exponent, y_exponent, log_y),
+                   _NO_OVERLAP)
 
     candidates = np.linspace(low, high, _count("grid", grid, 3))
     scores = np.array([quality(c) for c in candidates])
     best = int(np.argmin(scores))
     lo, hi = candidates[max(best - 1, 0)], candidates[min(best + 1, grid - 1)]
     result = optimize.minimize_scalar(quality, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
-    if result.fun < scores[best]:
-        return float(result.x), float(result.fun)
-    return float(candidates[best]), float(scores[best])
+    phi_c, value = (result.x, result.fun) if result.fun < scores[best] else (candidates[best], scores[best])
+    return float(phi_c), float(value) if value < _NO_OVERLAP else float("inf")
 
 
 def collapse_preference(phi: np.ndarray, L: np.ndarray, samples: Sequence[np.ndarray], floor: np.ndarray,

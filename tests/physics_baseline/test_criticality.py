@@ -227,6 +227,10 @@ def test_collapse_quality_of_exact_curves():
     assert crit.collapse_quality(x, y) < 1e-4                 # relative interpolation error of exp
     assert crit.collapse_quality(x, [y[0], 2 * y[1]]) > 0.3     # a factor 2 apart: |y / Y - 1| = 1/2 or 1
     assert crit.collapse_quality([x[0], x[0] + 5], [y[0], y[0]]) == np.inf  # no overlap
+    # a quarter of the points inside the other size's range is too little to judge; half is enough
+    steps = np.arange(4.0)
+    assert crit.collapse_quality([steps, steps + 2.5], [np.ones(4), np.ones(4)]) == np.inf
+    assert crit.collapse_quality([steps, steps + 1.5], [np.ones(4), np.ones(4)]) == 0.0
 
 
 @pytest.fixture(scope="module")
