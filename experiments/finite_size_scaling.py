@@ -30,6 +30,7 @@ from physics_baseline import criticality as crit
 CLASSES = ("manna", "mean_field")
 MANNA_DIMENSION_CAP = 3   # above d = 3 Manna is mean field; compare with the 3D Manna exponents there
 PREFERENCE_RESAMPLES = 100  # seed resamples behind the fraction in which Manna collapses better
+MIN_STEADY_SEEDS = 2        # steady runs a (phi, n) point needs to enter a collapse
 
 
 def _configs(settings: dict) -> list[tuple[str, list[dict]]]:
@@ -54,7 +55,9 @@ def validate(settings: dict) -> None:
 def _points(rows: list[dict]) -> dict[str, np.ndarray]:
     """Per (n, phi): n, phi, f_inf and tau with their standard errors over seeds, from the runs
     that reached their steady state (``criticality.is_steady``; absorbed runs count as steady),
-    and under "f_samples" the per-seed f_inf. Cells without a steady run are left out."""
+    and under "f_samples" the per-seed f_inf. Cells with fewer than MIN_STEADY_SEEDS steady runs
+    are left out: one run gives no error, and the resolution 1/n in its place made such cells
+    outweigh the rest of a collapse."""
     cells: dict[tuple[int, float], list[dict]] = {}
     for row in rows:
         if row["steady"] == "True":
@@ -62,6 +65,8 @@ def _points(rows: list[dict]) -> dict[str, np.ndarray]:
     columns: dict[str, list] = {k: [] for k in ("n", "phi", "f", "df", "tau", "dtau")}
     samples = []
     for (n, phi), members in sorted(cells.items()):
+        if len(members) < MIN_STEADY_SEEDS:
+            continue
         f = np.array([0.0 if row["absorbed"] == "True" else float(row["f_inf"]) for row in members])
         tau = np.array([float(row["relaxation_time"]) for row in members])
         count = len(members)
@@ -70,9 +75,9 @@ def _points(rows: list[dict]) -> dict[str, np.ndarray]:
         columns["phi"].append(phi)
         columns["f"].append(f.mean())
         # the error floor 1/n is the resolution of f_a; seeds alone can agree by chance
-        columns["df"].append(max(f.std(ddof=1) / np.sqrt(count) if count > 1 else 0.0, 1.0 / n))
+        columns["df"].append(max(f.std(ddof=1) / np.sqrt(count), 1.0 / n))
         columns["tau"].append(tau.mean())
-        columns["dtau"].append(max(tau.std(ddof=1) / np.sqrt(count) if count > 1 else 0.0, 1.0))
+        columns["dtau"].append(max(tau.std(ddof=1) / np.sqrt(count), 1.0))
     return {**{k: np.array(v, dtype=float) for k, v in columns.items()}, "f_samples": samples}
 
 
@@ -111,13 +116,10 @@ def _analyse(points: dict, d: int) -> dict:
                 powers.distance, -powers.time, log_y=True)
     result["manna_wins"] = nan
     if np.isfinite(result["manna"]["phi_c"]) and np.isfinite(result["mean_field"]["phi_c"]):
-        several = np.array([len(f) >= 2 for f in points["f_samples"]])
-        if _collapsible(several & active, size):
-            candidates = {cls: (result[cls]["powers"][0], result[cls]["powers"][1]) for cls in CLASSES}
-            wins = crit.collapse_preference(
-                points["phi"][several], size[several], [f for f, k in zip(points["f_samples"], several) if k],
-                1.0 / points["n"][several], candidates, phi_range, n_boot=PREFERENCE_RESAMPLES)
-            result["manna_wins"] = wins["manna"]
+        candidates = {cls: (result[cls]["powers"][0], result[cls]["powers"][1]) for cls in CLASSES}
+        wins = crit.collapse_preference(points["phi"], size, points["f_samples"], 1.0 / points["n"],
+                                        candidates, phi_range, n_boot=PREFERENCE_RESAMPLES)
+        result["manna_wins"] = wins["manna"]
     result["fit"] = {"phi_c": [nan, nan], "inverse_nu_perp": [nan, nan], "beta_over_nu_perp": [nan, nan],
                      "quality": nan}
     if np.isfinite(result["manna"]["phi_c"]) and np.count_nonzero(active) >= 4:

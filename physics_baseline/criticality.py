@@ -729,7 +729,7 @@ def collapse_preference(phi: np.ndarray, L: np.ndarray, samples: Sequence[np.nda
     whose mean is > 0, and gives the win to the candidate with the lowest quality, each at its own
     best phi_c in phi_range. Returns the fraction of resamples each candidate wins, and under
     "undecided" the fraction in which too few cells remain to collapse (fewer than 2 sizes with
-    2 points each). A fraction near 1 says the preference is not an accident of the seeds.
+    2 points each) or no candidate collapses them (every quality inf). A fraction near 1 says the preference is not an accident of the seeds.
     """
     phi, size, floor = _vector("phi", phi, 4), _vector("L", L), _vector("floor", floor)
     _same_length(phi=phi, L=size, floor=floor, samples=np.empty(len(samples)))
@@ -754,5 +754,6 @@ def collapse_preference(phi: np.ndarray, L: np.ndarray, samples: Sequence[np.nda
         quality = {name: collapse_at_exponents(phi[keep], size[keep], mean[keep], error[keep], x, y,
                                                phi_range, log_y=True, grid=grid)[1]
                    for name, (x, y) in candidates.items()}
-        wins[min(quality, key=quality.get)] += 1
+        best = min(quality, key=quality.get)
+        wins[best if np.isfinite(quality[best]) else "undecided"] += 1
     return {name: count / n_boot for name, count in wins.items()}
