@@ -397,6 +397,11 @@ def test_collapse_preference_is_undecided_without_activity():
     wins = crit.collapse_preference(phi, size, silent, floor, {"a": (1.0, 1.0), "b": (2.0, 2.0)},
                                     (0.55, 0.70), n_boot=5)
     assert wins == {"a": 0.0, "b": 0.0, "undecided": 1.0}
+    # x = phi - phi_c for every size (x_exponent 0): ranges that never overlap collapse for no phi_c
+    apart = crit.collapse_preference([0.60, 0.61, 0.70, 0.71], [10.0, 10.0, 20.0, 20.0],
+                                     [np.full(3, 0.1), np.full(3, 0.2)] * 2, np.full(4, 1e-3),
+                                     {"a": (0.0, 1.0), "b": (0.0, 2.0)}, (0.5, 0.8), n_boot=3)
+    assert apart == {"a": 0.0, "b": 0.0, "undecided": 1.0}
     with pytest.raises(ValueError, match="floor"):
         crit.collapse_preference(phi, size, samples, 0 * floor, {"a": (1, 1), "b": (2, 2)}, (0.5, 0.7))
     with pytest.raises(ValueError, match="candidates"):
