@@ -117,7 +117,7 @@ def _analyse(points: dict, d: int) -> dict:
     result["manna_wins"] = nan
     if np.isfinite(result["manna"]["phi_c"]) and np.isfinite(result["mean_field"]["phi_c"]):
         candidates = {cls: (result[cls]["powers"][0], result[cls]["powers"][1]) for cls in CLASSES}
-        wins = crit.collapse_preference(points["phi"], size, points["f_samples"], 1.0 / points["n"],
+        wins = crit.collapse_preference(points["phi"], size, points["f_samples"], points["df"],
                                         candidates, phi_range, n_boot=PREFERENCE_RESAMPLES)
         result["manna_wins"] = wins["manna"]
     result["fit"] = {"phi_c": [nan, nan], "inverse_nu_perp": [nan, nan], "beta_over_nu_perp": [nan, nan],

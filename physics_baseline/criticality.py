@@ -715,32 +715,31 @@ def collapse_at_exponents(phi: np.ndarray, L: np.ndarray, y: np.ndarray, dy: np.
     return float(phi_c), float(value) if value < _NO_OVERLAP else float("inf")
 
 
-def collapse_preference(phi: np.ndarray, L: np.ndarray, samples: Sequence[np.ndarray], floor: np.ndarray,
+def collapse_preference(phi: np.ndarray, L: np.ndarray, samples: Sequence[np.ndarray], errors: np.ndarray,
                         candidates: dict[str, tuple[float, float]], phi_range: tuple[float, float],
                         n_boot: int = 100, seed: int = 0, grid: int = 41) -> dict[str, float]:
     """How often each candidate pair of exponents collapses the data best, over seed resamples.
 
-    phi, L, floor: (m,) one entry per cell (a packing fraction at a linear size) and the smallest
-    error its mean may have (the resolution, e.g. 1/n for an activity). samples: m arrays of
-    per-seed values y >= 0 (2 or more each). candidates: name -> (x_exponent, y_exponent), as in
-    ``collapse_at_exponents`` (log y). A cell's error is the standard error of its seeds (at least
-    floor), from all of them: a resample of 2 or 3 seeds would often repeat one seed and claim no
-    error. Each of ``n_boot`` resamples draws every cell's seeds with replacement, keeps the cells
+    phi, L, errors: (m,) one entry per cell (a packing fraction at a linear size) and the one-sigma
+    error of its mean, from all its seeds; it stays fixed, since a resample of 2 or 3 seeds would
+    often repeat one seed and claim no error. samples: m arrays of per-seed values y >= 0 (2 or
+    more each). candidates: name -> (x_exponent, y_exponent), as in ``collapse_at_exponents``
+    (log y). Each of ``n_boot`` resamples draws every cell's seeds with replacement, keeps the cells
     whose mean is > 0, and gives the win to the candidate with the lowest quality, each at its own
     best phi_c in phi_range. Returns the fraction of resamples each candidate wins, and under
     "undecided" the fraction in which too few cells remain to collapse (fewer than 2 sizes with
-    2 points each) or no candidate collapses them (every quality inf). A fraction near 1 says the preference is not an accident of the seeds.
+    2 points each) or no candidate collapses them (every quality inf). A fraction near 1 says the
+    preference is not an accident of the seeds.
     """
-    phi, size, floor = _vector("phi", phi, 4), _vector("L", L), _vector("floor", floor)
-    _same_length(phi=phi, L=size, floor=floor, samples=np.empty(len(samples)))
-    if np.any(floor <= 0):
-        raise ValueError("floor must be > 0")
+    phi, size, error = _vector("phi", phi, 4), _vector("L", L), _vector("errors", errors)
+    _same_length(phi=phi, L=size, errors=error, samples=np.empty(len(samples)))
+    if np.any(error <= 0):
+        raise ValueError("errors must be > 0")
     cells = [_vector(f"samples[{k}]", s, 2) for k, s in enumerate(samples)]
     if any(np.any(cell < 0) for cell in cells):
         raise ValueError("samples must be >= 0")
     if len(candidates) < 2:
         raise ValueError(f"candidates needs at least 2 entries, got {len(candidates)}")
-    error = np.maximum([cell.std(ddof=1) / np.sqrt(cell.size) for cell in cells], floor)
     wins = dict.fromkeys([*candidates, "undecided"], 0)
     rng = np.random.default_rng(seed)
     for _ in range(_count("n_boot", n_boot, 1)):

@@ -369,7 +369,7 @@ def test_mean_field_collapse_in_five_dimensions_uses_the_particle_number():
 
 def seeded_cells(exponents, seeds=3, noise=0.05, seed=11):
     """Per-seed activities planted with exponents (the scaling function of ``planted_activity``) on
-    13 phi per size: (phi, L, samples, floor)."""
+    13 phi per size: (phi, L, samples, errors), errors the standard errors over the seeds."""
     grid = np.linspace(-2.5, 2.5, 13)
     phi = (0.621 + grid[None, :] / SIZES[:, None] ** (1 / MANNA.nu_perp)).ravel()
     size = np.repeat(SIZES, grid.size)
@@ -377,24 +377,24 @@ def seeded_cells(exponents, seeds=3, noise=0.05, seed=11):
     f = size ** (-exponents.beta / exponents.nu_perp) * np.log1p(np.exp(3 * x))
     rng = np.random.default_rng(seed)
     samples = [value * (1 + noise * rng.standard_normal(seeds)) for value in f]
-    return phi, size, samples, 1e-6 * f
+    return phi, size, samples, np.array([s.std(ddof=1) / np.sqrt(seeds) for s in samples])
 
 
 @pytest.mark.parametrize("planted, name", [(MANNA, "manna"), (crit.MEAN_FIELD, "mean_field")])
 def test_collapse_preference_picks_the_planted_exponents(planted, name):
     candidates = {cls: (1 / e.nu_perp, e.beta / e.nu_perp) for cls, e in
                   (("manna", MANNA), ("mean_field", crit.MEAN_FIELD))}
-    phi, size, samples, floor = seeded_cells(planted)
-    wins = crit.collapse_preference(phi, size, samples, floor, candidates, (0.55, 0.70), n_boot=20)
+    phi, size, samples, errors = seeded_cells(planted)
+    wins = crit.collapse_preference(phi, size, samples, errors, candidates, (0.55, 0.70), n_boot=20)
     # the wrong exponents collapse tens of spreads worse (test above): no resample may flip that
     assert wins[name] == 1.0
     assert sum(wins.values()) == pytest.approx(1.0)
 
 
 def test_collapse_preference_is_undecided_without_activity():
-    phi, size, samples, floor = seeded_cells(MANNA)
+    phi, size, samples, errors = seeded_cells(MANNA)
     silent = [np.zeros(3) if k % 13 else s for k, s in enumerate(samples)]   # one active cell per size
-    wins = crit.collapse_preference(phi, size, silent, floor, {"a": (1.0, 1.0), "b": (2.0, 2.0)},
+    wins = crit.collapse_preference(phi, size, silent, errors, {"a": (1.0, 1.0), "b": (2.0, 2.0)},
                                     (0.55, 0.70), n_boot=5)
     assert wins == {"a": 0.0, "b": 0.0, "undecided": 1.0}
     # x = phi - phi_c for every size (x_exponent 0): ranges that never overlap collapse for no phi_c
@@ -402,7 +402,7 @@ def test_collapse_preference_is_undecided_without_activity():
                                      [np.full(3, 0.1), np.full(3, 0.2)] * 2, np.full(4, 1e-3),
                                      {"a": (0.0, 1.0), "b": (0.0, 2.0)}, (0.5, 0.8), n_boot=3)
     assert apart == {"a": 0.0, "b": 0.0, "undecided": 1.0}
-    with pytest.raises(ValueError, match="floor"):
-        crit.collapse_preference(phi, size, samples, 0 * floor, {"a": (1, 1), "b": (2, 2)}, (0.5, 0.7))
+    with pytest.raises(ValueError, match="errors"):
+        crit.collapse_preference(phi, size, samples, 0 * errors, {"a": (1, 1), "b": (2, 2)}, (0.5, 0.7))
     with pytest.raises(ValueError, match="candidates"):
-        crit.collapse_preference(phi, size, samples, floor, {"a": (1, 1)}, (0.5, 0.7))
+        crit.collapse_preference(phi, size, samples, errors, {"a": (1, 1)}, (0.5, 0.7))
