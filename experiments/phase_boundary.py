@@ -237,7 +237,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
             f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as (0.02 / eps)^"
             f"{budget_exponent(settings):g}): a run still "
             "active then counts as active. The literature's phi_c are quoted to two decimals; the "
-            "last column adds their rounding (+- 0.005, standard deviation 0.0029) to the error.", "",
+            f"last column adds their rounding (standard deviation {ROUNDING_ERROR:.4f}) to the error.", "",
             *table(["group", *[f"eps={s:g}" for s in sizes], "eps -> 0 (fit)", "BRO literature",
                     "(fit - literature) / error", "same, with the literature's rounding", "MRJ"], rows)]
     structure_rows = [[label, number(s.get("phi")), f"{s['contact_tolerance']:g}", number(s["Z"], digits=2),
