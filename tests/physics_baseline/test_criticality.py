@@ -43,19 +43,29 @@ def test_relaxation_time_follows_the_authors_definition():
 
 # --- steady state -------------------------------------------------------------------------------
 
-def test_blocking_error_matches_the_ar1_formula():
-    # the error of the mean of AR(1) is sd sqrt((1 + a) / ((1 - a) n)); over 50 series the mean of the
-    # estimate carries ~ 0.2 / sqrt(50) = 3 % noise, and taking the largest level biases it up by ~ 10 %
-    true = 0.01 * np.sqrt(1.8 / 0.2 / 8192)
-    estimates = [crit.blocking_standard_error(ar1(seed)) for seed in range(50)]
-    assert np.mean(estimates) == pytest.approx(true, rel=0.2)
-    assert crit.blocking_standard_error(np.full(64, 0.3)) == 0.0
+def test_autocorrelation_time_matches_the_ar1_formula():
+    # AR(1) with memory 0.8 has tau_int = (1 + a) / (2 (1 - a)) = 4.5 records. One estimate from 8192
+    # records scatters by ~ tau sqrt(2 (2M + 1) / n) ~ 10 % (M ~ 5 tau the window), the mean of 20 by
+    # ~ 2.3 %; the window cuts off a tail of ~ 0.7 %. 10 % is 4 standard errors.
+    estimates = [crit.autocorrelation_time(ar1(seed)) for seed in range(20)]
+    assert np.mean(estimates) == pytest.approx(4.5, rel=0.1)
+    white = np.random.default_rng(0).standard_normal(8192)
+    assert crit.autocorrelation_time(white) == pytest.approx(0.5, abs=0.05)
+    assert crit.autocorrelation_time(np.full(64, 0.3)) == 0.5
 
 
 def test_is_steady_accepts_stationary_series():
-    # two 2-sigma tests reject a stationary series ~ 9 % of the time: P(7 or more of 20) = 0.2 %
+    # 2-sigma slope test: on 8192 records the size is ~ 5 %, so P(7 or more of 20 rejected) = 0.1 %
     verdicts = [crit.is_steady(ar1(seed)) for seed in range(20)]
     assert sum(verdicts) >= 14
+
+
+def test_is_steady_keeps_its_size_on_short_correlated_series():
+    # 400 records, tau_int = 4.5 records: the errors come from the whole last half, so the rule rejects
+    # ~ 12 % (experiments.steady_rule), not the ~ 60 % of per-window errors from 50 records. Over 200
+    # series the rejected share has a standard error of ~ 2.3 %; 0.2 is 3.5 of them above 12 %.
+    rejected = [not crit.is_steady(ar1(seed, n=400)) for seed in range(200)]
+    assert np.mean(rejected) <= 0.2
 
 
 def test_is_steady_rejects_a_decay():
