@@ -145,10 +145,13 @@ def report(settings: dict, runs, figures, executor) -> Section:
     groups = _configs(settings)
     sweep.run_sweep([c for _, configs in groups for c in configs], runs, executor).require_success()
     by_key = {row["run_key"]: row for row in sweep.read_table(runs)}
-    collapse, rows, panels = {}, [], []
+    collapse, rows, panels, activity = {}, [], [], {}
     for label, configs in groups:
         d = configs[0]["d"]
         members = [by_key[spec.key] for spec in sweep.plan(configs, runs)]
+        for n in sorted({int(row["n"]) for row in members}):
+            cells = sweep.cells_by_phi([row for row in members if int(row["n"]) == n])
+            activity.setdefault(f"n = {n}", {})[label] = {k: v.tolist() for k, v in cells.items()}
         points = _points(members)
         analysis = collapse[label] = _analyse(points, d)
         steady = sum(row["steady"] == "True" for row in members)
@@ -167,10 +170,14 @@ def report(settings: dict, runs, figures, executor) -> Section:
                      " / ".join(f"{c['powers'][0]:.2f}, {c['powers'][1]:.2f}" for c in (manna, mean_field))])
         panels.append((label, d, points, manna if better != "mean field" else mean_field))
     plots.plot_collapses(panels, figures / "collapse_best.png")
+    plots.plot_activity_vs_phi(activity, [label for label, _ in groups], figures / "activity_vs_phi.png",
+                               title="{}")
     text = ["Finite-size scaling with L = n^(1/d): f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) "
             "against (phi - phi_c) L^(1/nu_perp); above the upper critical dimension 4, mean field "
             "replaces L by L^(d/4) = n^(1/4), so that its powers are d/2 (`criticality.scaling_powers`). "
-            "The figure shows each group at its better collapse. S is the Houdayer-Hartmann collapse quality "
+            "The first figure shows each group at its better collapse; the second the raw data it "
+            "is made of: f_inf (all seeds, steady or not, absorbed runs as 0) and the absorbed fraction "
+            "against phi for each n. S is the Houdayer-Hartmann collapse quality "
             "(~1: collapse within errors; larger: worse), for f_inf / tau, each at the phi_c that "
             "collapses f_inf best with those exponents. 'Manna better in' is the fraction of "
             f"{PREFERENCE_RESAMPLES} resamples of the seeds (`criticality.collapse_preference`) in which "

@@ -65,26 +65,6 @@ def validate(settings: dict) -> None:
     _configs(settings)
 
 
-def _cells(rows: list[dict]) -> dict[str, np.ndarray]:
-    """Per phi: the absorbed fraction, f_inf and tau (means over seeds) with standard errors."""
-    by_phi: dict[float, list[dict]] = {}
-    for row in rows:
-        by_phi.setdefault(float(row["phi"]), []).append(row)
-    columns: dict[str, list] = {k: [] for k in ("phi", "absorbed", "f", "df", "tau", "dtau")}
-    for phi, members in sorted(by_phi.items()):
-        absorbed = np.array([row["absorbed"] == "True" for row in members])
-        f = np.where(absorbed, 0.0, [float(row["f_inf"]) for row in members])
-        tau = np.array([float(row["relaxation_time"]) for row in members])
-        root = np.sqrt(len(members))
-        columns["phi"].append(phi)
-        columns["absorbed"].append(absorbed.mean())
-        columns["f"].append(f.mean())
-        columns["df"].append(f.std(ddof=1) / root if len(members) > 1 else 0.0)
-        columns["tau"].append(tau.mean())
-        columns["dtau"].append(tau.std(ddof=1) / root if len(members) > 1 else 0.0)
-    return {k: np.array(v, dtype=float) for k, v in columns.items()}
-
-
 def _phi_c(rows: list[dict]) -> tuple[float, float]:
     """phi_c and its error from the absorption outcomes; NaN when they do not cross 1/2."""
     phi = np.array([float(row["phi"]) for row in rows])
@@ -135,11 +115,12 @@ def report(settings: dict, runs, figures, executor) -> Section:
         rows = [by_key[spec.key] for spec in sweep.plan(configs, runs)]
         value, error = _phi_c(rows)
         phi_c.setdefault(label, {})[str(d)] = {"value": value, "error": error}
-        activity.setdefault(label, {})[str(d)] = {k: v.tolist() for k, v in _cells(rows).items()}
+        activity.setdefault(label, {})[str(d)] = {k: v.tolist() for k, v in sweep.cells_by_phi(rows).items()}
         if d == structure_d:
             structures[label] = {**_structure(rows, runs, tolerance), "d": d}
     labels = list(phi_c)
-    plots.plot_activity_by_dimension(activity, figures / "active_fraction_vs_phi.png")
+    dimensions = sorted({d for per_d in activity.values() for d in per_d}, key=int)
+    plots.plot_activity_vs_phi(activity, dimensions, figures / "active_fraction_vs_phi.png")
     located = {label: [(int(d), e["value"], e["error"]) for d, e in per_d.items() if np.isfinite(e["value"])]
                for label, per_d in phi_c.items()}
     plots.plot_phi_c_vs_dimension({label: rows for label, rows in located.items() if rows}, {},

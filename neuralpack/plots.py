@@ -84,27 +84,28 @@ def plot_phi_c_vs_dimension(points: dict[str, list[tuple[int, float, float]]],
     save_figure(figure, path)
 
 
-def plot_activity_by_dimension(activity: dict[str, dict[str, dict]], path: str | Path) -> None:
-    """One column per dimension: f_inf (top) and the absorbed fraction (bottom) against phi, a
-    curve per model.
+def plot_activity_vs_phi(activity: dict[str, dict[str, dict]], columns: list[str], path: str | Path,
+                         title: str = "d = {}") -> None:
+    """One column per entry of columns: f_inf (top) and the absorbed fraction (bottom) against phi,
+    a curve per label of activity.
 
-    activity: model -> str(d) -> {"phi", "f", "df", "absorbed"} (lists over phi).
+    activity: curve label -> column -> {"phi", "f", "df", "absorbed"} (lists over phi, as
+    ``sweep.cells_by_phi`` gives); title: each column's title, with the column for {}.
     """
-    dimensions = sorted({d for per_d in activity.values() for d in per_d}, key=int)
-    figure = Figure(figsize=(3.6 * len(dimensions), 6.0), layout="constrained")
-    axes = figure.subplots(2, len(dimensions), squeeze=False)
-    for column, d in enumerate(dimensions):
-        for label, per_d in activity.items():
-            if d not in per_d:
+    figure = Figure(figsize=(3.6 * len(columns), 6.0), layout="constrained")
+    axes = figure.subplots(2, len(columns), squeeze=False)
+    for index, column in enumerate(columns):
+        for label, per_column in activity.items():
+            if column not in per_column:
                 continue
-            cell = per_d[d]
-            axes[0, column].errorbar(cell["phi"], cell["f"], yerr=cell["df"], fmt="o-", ms=3, capsize=2,
-                                     label=label)
-            axes[1, column].plot(cell["phi"], cell["absorbed"], "o-", ms=3, label=label)
-        axes[0, column].set_title(f"d = {d}", fontsize="small")
-        axes[0, column].set_ylabel(r"$f_\infty$")
-        axes[1, column].set_ylabel("fraction absorbed")
-        axes[1, column].set_xlabel(r"$\phi$")
+            cell = per_column[column]
+            axes[0, index].errorbar(cell["phi"], cell["f"], yerr=cell["df"], fmt="o-", ms=3, capsize=2,
+                                    label=label)
+            axes[1, index].plot(cell["phi"], cell["absorbed"], "o-", ms=3, label=label)
+        axes[0, index].set_title(title.format(column), fontsize="small")
+        axes[0, index].set_ylabel(r"$f_\infty$")
+        axes[1, index].set_ylabel("fraction absorbed")
+        axes[1, index].set_xlabel(r"$\phi$")
     axes[0, 0].legend(fontsize="x-small")
     save_figure(figure, path)
 

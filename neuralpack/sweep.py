@@ -424,6 +424,29 @@ def read_table(out_dir: str | Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def cells_by_phi(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Per phi of table rows (``read_table``): the absorbed fraction, f_inf (0 for an absorbed run)
+    and tau, means over the rows with their standard errors (0 for a single row); arrays over phi,
+    sorted."""
+    by_phi: dict[float, list[dict]] = {}
+    for row in rows:
+        by_phi.setdefault(float(row["phi"]), []).append(row)
+    columns: dict[str, list] = {k: [] for k in ("phi", "absorbed", "f", "df", "tau", "dtau")}
+    for phi, members in sorted(by_phi.items()):
+        absorbed = np.array([row["absorbed"] == "True" for row in members])
+        f = np.where(absorbed, 0.0, [float(row["f_inf"]) for row in members])
+        tau = np.array([float(row["relaxation_time"]) for row in members])
+        root = np.sqrt(len(members))
+        columns["phi"].append(phi)
+        columns["absorbed"].append(absorbed.mean())
+        columns["f"].append(f.mean())
+        columns["df"].append(f.std(ddof=1) / root if len(members) > 1 else 0.0)
+        columns["tau"].append(tau.mean())
+        columns["dtau"].append(tau.std(ddof=1) / root if len(members) > 1 else 0.0)
+    return {k: np.array(v, dtype=float) for k, v in columns.items()}
+
+
+
 def _row(run_dir: Path) -> dict:
     config = read_preset(run_dir / store.CONFIG)
     summary = _flat(json.loads((run_dir / store.SUMMARY).read_text()))

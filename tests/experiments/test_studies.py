@@ -82,6 +82,7 @@ def test_finite_size_scaling_study_reports_both_exponent_classes(tmp_path, capsy
     assert collapse["manna"]["beta"] == pytest.approx(0.840)
     assert collapse["mean_field"]["nu_perp"] == pytest.approx(0.5)
     assert (out / "report" / "collapse_best.png").stat().st_size > 0
+    assert (out / "report" / "activity_vs_phi.png").stat().st_size > 0
     assert "| bro d=3 (" in capsys.readouterr().out
 
 

@@ -301,3 +301,16 @@ def test_offline_wandb_writes_one_run_per_run_and_one_for_the_table(tmp_path, ca
     assert cli.main(["sweep", str(path), f"out={tmp_path / 'out'}", "workers=1"]) == 0
     assert capsys.readouterr().out.splitlines()[-2].startswith("  wandb sync ")
     assert len(list((tmp_path / "out" / "wandb").glob("offline-run-*"))) == 3
+
+
+def test_cells_by_phi_averages_seeds_with_absorbed_runs_as_zero():
+    rows = [{"phi": "0.6", "absorbed": "True", "f_inf": "0.0", "relaxation_time": "100"},
+            {"phi": "0.6", "absorbed": "False", "f_inf": "0.2", "relaxation_time": "300"},
+            {"phi": "0.5", "absorbed": "True", "f_inf": "0.0", "relaxation_time": "50"}]
+    cells = sweep.cells_by_phi(rows)
+    assert cells["phi"].tolist() == [0.5, 0.6]
+    assert cells["absorbed"].tolist() == [1.0, 0.5]
+    assert cells["f"].tolist() == pytest.approx([0.0, 0.1])
+    assert cells["df"].tolist() == pytest.approx([0.0, 0.1])      # std (ddof 1) 0.1414 / sqrt 2
+    assert cells["tau"].tolist() == pytest.approx([50.0, 200.0])
+    assert cells["dtau"].tolist() == pytest.approx([0.0, 100.0])
