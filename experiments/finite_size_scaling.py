@@ -150,8 +150,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
         d = configs[0]["d"]
         members = [by_key[spec.key] for spec in sweep.plan(configs, runs)]
         for n in sorted({int(row["n"]) for row in members}):
-            cells = sweep.cells_by_phi([row for row in members if int(row["n"]) == n])
-            activity.setdefault(f"n = {n}", {})[label] = {k: v.tolist() for k, v in cells.items()}
+            activity.setdefault(f"n = {n}", {})[label] = sweep.cells_by_phi(
+                [row for row in members if int(row["n"]) == n])
         points = _points(members)
         analysis = collapse[label] = _analyse(points, d)
         steady = sum(row["steady"] == "True" for row in members)

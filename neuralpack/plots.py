@@ -89,8 +89,8 @@ def plot_activity_vs_phi(activity: dict[str, dict[str, dict]], columns: list[str
     """One column per entry of columns: f_inf (top) and the absorbed fraction (bottom) against phi,
     a curve per label of activity.
 
-    activity: curve label -> column -> {"phi", "f", "df", "absorbed"} (lists over phi, as
-    ``sweep.cells_by_phi`` gives); title: each column's title, with the column for {}.
+    activity: curve label -> column -> {"phi", "f", "df", "absorbed"} (arrays or lists over phi,
+    as ``sweep.cells_by_phi`` gives); title: each column's title, with the column for {}.
     """
     figure = Figure(figsize=(3.6 * len(columns), 6.0), layout="constrained")
     axes = figure.subplots(2, len(columns), squeeze=False)

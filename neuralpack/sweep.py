@@ -446,7 +446,6 @@ def cells_by_phi(rows: list[dict]) -> dict[str, np.ndarray]:
     return {k: np.array(v, dtype=float) for k, v in columns.items()}
 
 
-
 def _row(run_dir: Path) -> dict:
     config = read_preset(run_dir / store.CONFIG)
     summary = _flat(json.loads((run_dir / store.SUMMARY).read_text()))
