@@ -12,9 +12,13 @@ A study file names this analysis and gives, per profile::
         groups:               # everything but n, phi and seed; each with its phi grid
           - {dynamics: sgd, d: 3, lr: 0.1, batch_fraction: 0.2, phi: [0.60, 0.61, 0.62]}
 
-For each group and each (n, phi): f_inf (mean over seeds of the mean of the last 10 % of records,
-0 for an absorbed run) and the authors' relaxation time tau, each with its standard error over
-seeds. With L = n^(1/d), f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) against
+For each group and each (n, phi): f_inf (mean over seeds of the mean of the last 10 % of records)
+and the authors' relaxation time tau, each with its standard error over seeds. f_inf is taken two
+ways (OBSERVABLES): over all seeds with an absorbed run as 0 (the authors' convention), and over
+the surviving seeds only, the quasi-stationary activity rho / P_surv of absorbing-state
+finite-size scaling. A finite system's only true steady state is absorbed; the average with
+absorbed runs as 0 mixes in the probability of having absorbed by the last step, which depends on
+the step budget as well as on (phi - phi_c) L^(1/nu_perp), while the survivors' average does not. With L = n^(1/d), f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) against
 (phi - phi_c) L^(1/nu_perp) are collapsed with the Manna exponents of d and with the mean-field
 ones; phi_c is chosen for each to minimise the Houdayer-Hartmann quality S of the f_inf collapse
 (log scale, points with f_inf > 0), and S is reported for both observables: S ~ 1 is a collapse
@@ -31,6 +35,8 @@ CLASSES = ("manna", "mean_field")
 MANNA_DIMENSION_CAP = 3   # above d = 3 Manna is mean field; compare with the 3D Manna exponents there
 PREFERENCE_RESAMPLES = 100  # seed resamples behind the fraction in which Manna collapses better
 MIN_STEADY_SEEDS = 2        # steady runs a (phi, n) point needs to enter a collapse
+OBSERVABLES = {"all_runs": "all runs, absorbed as 0",   # the f_inf a collapse is made of
+               "surviving": "surviving runs (quasi-stationary)"}
 
 
 def _configs(settings: dict) -> list[tuple[str, list[dict]]]:
@@ -52,15 +58,18 @@ def validate(settings: dict) -> None:
     _configs(settings)
 
 
-def _points(rows: list[dict]) -> dict[str, np.ndarray]:
+def _points(rows: list[dict], observable: str = "all_runs") -> dict[str, np.ndarray]:
     """Per (n, phi): n, phi, f_inf and tau with their standard errors over seeds, from the runs
-    that reached their steady state (``criticality.is_steady``; absorbed runs count as steady),
-    and under "f_samples" the per-seed f_inf. Cells with fewer than MIN_STEADY_SEEDS steady runs
-    are left out: one run gives no error, and the resolution 1/n in its place made such cells
-    outweigh the rest of a collapse."""
+    that reached their steady state (``criticality.is_steady``; absorbed runs count as steady,
+    with f_inf = 0, unless observable is "surviving", which leaves them out), and under
+    "f_samples" the per-seed f_inf. Cells with fewer than MIN_STEADY_SEEDS such runs are left
+    out: one run gives no error, and the resolution 1/n in its place made such cells outweigh the
+    rest of a collapse."""
+    if observable not in OBSERVABLES:
+        raise ValueError(f"observable must be one of {', '.join(OBSERVABLES)}; got {observable!r}")
     cells: dict[tuple[int, float], list[dict]] = {}
     for row in rows:
-        if row["steady"] == "True":
+        if row["steady"] == "True" and not (observable == "surviving" and row["absorbed"] == "True"):
             cells.setdefault((int(row["n"]), float(row["phi"])), []).append(row)
     columns: dict[str, list] = {k: [] for k in ("n", "phi", "f", "df", "tau", "dtau")}
     samples = []
@@ -138,9 +147,10 @@ def _analyse(points: dict, d: int) -> dict:
 def report(settings: dict, runs, figures, executor) -> Section:
     """Run what is missing, collapse every group, draw the collapses, and tabulate.
 
-    report.json gets ``collapse[group]`` = {"manna" and "mean_field": {"phi_c", "quality_f_inf",
-    "quality_tau", exponents, "powers" of L}, "manna_wins" (fraction of seed resamples), "fit": {"phi_c", "inverse_nu_perp", "beta_over_nu_perp": [value,
-    error], "quality"}}.
+    report.json gets ``collapse[group]`` = {"steady_runs", "runs", and per OBSERVABLES key: {"manna"
+    and "mean_field": {"phi_c", "quality_f_inf", "quality_tau", exponents, "powers" of L},
+    "manna_wins" (fraction of seed resamples), "fit": {"phi_c", "inverse_nu_perp",
+    "beta_over_nu_perp": [value, error], "quality"}}}.
     """
     groups = _configs(settings)
     sweep.run_sweep([c for _, configs in groups for c in configs], runs, executor).require_success()
@@ -152,23 +162,26 @@ def report(settings: dict, runs, figures, executor) -> Section:
         for n in sorted({int(row["n"]) for row in members}):
             activity.setdefault(f"n = {n}", {})[label] = sweep.cells_by_phi(
                 [row for row in members if int(row["n"]) == n])
-        points = _points(members)
-        analysis = collapse[label] = _analyse(points, d)
         steady = sum(row["steady"] == "True" for row in members)
-        analysis["steady_runs"], analysis["runs"] = steady, len(members)
-        manna, mean_field, fit = analysis["manna"], analysis["mean_field"], analysis["fit"]
+        collapse[label] = {"steady_runs": steady, "runs": len(members)}
         manna_name = f"Manna (d={min(d, MANNA_DIMENSION_CAP)})"
-        decided = np.isfinite(manna["quality_f_inf"]) and np.isfinite(mean_field["quality_f_inf"])
-        better = ("-" if not decided else
-                  manna_name if manna["quality_f_inf"] < mean_field["quality_f_inf"] else "mean field")
-        rows.append([f"{label} ({steady}/{len(members)} steady)", number(manna["phi_c"]), f"{manna['quality_f_inf']:.3g} / {manna['quality_tau']:.3g}",
-                     number(mean_field["phi_c"]),
-                     f"{mean_field['quality_f_inf']:.3g} / {mean_field['quality_tau']:.3g}", better,
-                     "-" if not np.isfinite(analysis["manna_wins"]) else f"{analysis['manna_wins']:.2f}",
-                     number(*fit["phi_c"]), number(*fit["inverse_nu_perp"], digits=2),
-                     number(*fit["beta_over_nu_perp"], digits=2),
-                     " / ".join(f"{c['powers'][0]:.2f}, {c['powers'][1]:.2f}" for c in (manna, mean_field))])
-        panels.append((label, d, points, manna if better != "mean field" else mean_field))
+        for observable, description in OBSERVABLES.items():
+            points = _points(members, observable)
+            analysis = collapse[label][observable] = _analyse(points, d)
+            manna, mean_field, fit = analysis["manna"], analysis["mean_field"], analysis["fit"]
+            decided = np.isfinite(manna["quality_f_inf"]) and np.isfinite(mean_field["quality_f_inf"])
+            better = ("-" if not decided else
+                      manna_name if manna["quality_f_inf"] < mean_field["quality_f_inf"] else "mean field")
+            rows.append([f"{label} ({steady}/{len(members)} steady)", description, str(np.count_nonzero(points["f"] > 0)),
+                         number(manna["phi_c"]), f"{manna['quality_f_inf']:.3g} / {manna['quality_tau']:.3g}",
+                         number(mean_field["phi_c"]),
+                         f"{mean_field['quality_f_inf']:.3g} / {mean_field['quality_tau']:.3g}", better,
+                         "-" if not np.isfinite(analysis["manna_wins"]) else f"{analysis['manna_wins']:.2f}",
+                         number(*fit["phi_c"]), number(*fit["inverse_nu_perp"], digits=2),
+                         number(*fit["beta_over_nu_perp"], digits=2),
+                         " / ".join(f"{c['powers'][0]:.2f}, {c['powers'][1]:.2f}" for c in (manna, mean_field))])
+            panels.append((f"{label}, {description}", d, points,
+                           manna if better != "mean field" else mean_field))
     plots.plot_collapses(panels, figures / "collapse_best.png")
     plots.plot_activity_vs_phi(activity, [label for label, _ in groups], figures / "activity_vs_phi.png",
                                title="{}")
@@ -177,7 +190,11 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "replaces L by L^(d/4) = n^(1/4), so that its powers are d/2 (`criticality.scaling_powers`). "
             "The first figure shows each group at its better collapse; the second the raw data it "
             "is made of: f_inf (all seeds, steady or not, absorbed runs as 0) and the absorbed fraction "
-            "against phi for each n. S is the Houdayer-Hartmann collapse quality "
+            "against phi for each n. Each group is collapsed twice: with f_inf over all runs, an "
+            "absorbed run counting as 0 (the authors' convention), and over the surviving runs only "
+            "(the quasi-stationary activity of absorbing-state finite-size scaling, which does not "
+            "depend on the step budget through the chance of having absorbed). "
+            "S is the Houdayer-Hartmann collapse quality "
             "(~1: collapse within errors; larger: worse), for f_inf / tau, each at the phi_c that "
             "collapses f_inf best with those exponents. 'Manna better in' is the fraction of "
             f"{PREFERENCE_RESAMPLES} resamples of the seeds (`criticality.collapse_preference`) in which "
@@ -186,8 +203,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "count (the rule of `criticality.is_steady`); near phi_c that needs far more steps than "
             "a quick profile has, so quick-profile collapses are a check of the machinery, not a "
             "measurement of exponents.", "",
-            *table(["group", "phi_c (Manna)", "S Manna", "phi_c (mean field)", "S mean field",
-                    "better collapse", "Manna better in (seed resamples)", "phi_c (free fit)",
+            *table(["group", "f_inf over", "cells with f_inf > 0", "phi_c (Manna)", "S Manna",
+                    "phi_c (mean field)", "S mean field", "better collapse", "Manna better in (seed resamples)", "phi_c (free fit)",
                     "1/nu_perp (fit)", "beta/nu_perp (fit)",
                     "powers of L (1/nu_perp, beta/nu_perp): Manna / mean field"], rows)]
     return Section(text, {"collapse": collapse})

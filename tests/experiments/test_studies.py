@@ -75,12 +75,15 @@ def test_experiment_bad_input_names_the_field(tmp_path, capsys, args, field):
 def test_finite_size_scaling_study_reports_both_exponent_classes(tmp_path, capsys):
     out = tmp_path / "fss"
     assert main(["experiment", "tiny_fss", f"out={out}", "workers=1"]) == 0
-    collapse = json.loads((out / "report" / "report.json").read_text())["collapse"]["bro d=3"]
+    group = json.loads((out / "report" / "report.json").read_text())["collapse"]["bro d=3"]
+    assert 0 < group["steady_runs"] <= group["runs"]
+    collapse = group["all_runs"]
     for cls in ("manna", "mean_field"):
         assert 0.5 <= collapse[cls]["phi_c"] <= 0.8
         assert collapse[cls]["quality_f_inf"] > 0
     assert collapse["manna"]["beta"] == pytest.approx(0.840)
     assert collapse["mean_field"]["nu_perp"] == pytest.approx(0.5)
+    assert set(group["surviving"]) == set(collapse)
     assert (out / "report" / "collapse_best.png").stat().st_size > 0
     assert (out / "report" / "activity_vs_phi.png").stat().st_size > 0
     assert "| bro d=3 (" in capsys.readouterr().out
