@@ -138,6 +138,34 @@ def plot_collapses(panels: list[tuple[str, int, dict, dict]], path: str | Path) 
     save_figure(figure, path)
 
 
+def plot_critical_decay(panels: list[tuple[str, dict, dict, list]], path: str | Path) -> None:
+    """One log-log panel per group: the seed-mean f_a(t) at each phi, with reference slopes.
+
+    panels: (title, curves {label: (steps (records,), mean f_a (records,))}, references {label:
+    alpha} drawn as dashed t^-alpha lines through the middle curve's first window, windows [(t0, t1)]
+    shaded: the fit windows of ``criticality.decay_exponent``).
+    """
+    figure = Figure(figsize=(4.6 * len(panels), 4.2), layout="constrained")
+    for axes, (title, curves, references, windows) in zip(figure.subplots(1, len(panels), squeeze=False)[0],
+                                                          panels):
+        for label, (steps, mean) in curves.items():
+            shown = (steps > 0) & (mean > 0)
+            axes.loglog(steps[shown], mean[shown], label=label, lw=1)
+        for low, high in windows:
+            axes.axvspan(low, high, color="grey", alpha=0.12)
+        steps, mean = list(curves.values())[len(curves) // 2]
+        t0 = windows[0][0]
+        f0 = np.interp(t0, steps, mean)
+        t = np.array([t0, windows[-1][1]])
+        for (label, alpha), style in zip(references.items(), ("k--", "k:")):
+            axes.loglog(t, f0 * (t / t0) ** -alpha, style, lw=1.5, label=rf"{label}: $t^{{-{alpha:.2f}}}$")
+        axes.set_xlabel("step")
+        axes.set_ylabel(r"$\langle f_a \rangle$ over seeds")
+        axes.set_title(title, fontsize="small")
+        axes.legend(fontsize="xx-small", ncol=2)
+    save_figure(figure, path)
+
+
 def plot_pair_correlation(curves: dict[str, tuple[list, list]], path: str | Path) -> None:
     """g(r) per label (r in diameters), offset by 1 per curve so that they can be told apart."""
     figure = Figure(figsize=(6.0, 4.2), layout="constrained")

@@ -221,6 +221,51 @@ def exponential_relaxation_time(steps: np.ndarray, active_fraction: np.ndarray) 
     return Estimate(float(params[2]), float(np.sqrt(covariance[2, 2])))
 
 
+def decay_exponent(steps: np.ndarray, runs: Sequence[np.ndarray], window: tuple[float, float],
+                   n_boot: int = 200, seed: int = 0) -> Estimate:
+    """alpha of the critical decay f_a(t) ~ t^(-alpha): the least-squares slope of log <f_a> against
+    log t over the records with window[0] <= t <= window[1] (steps), negated.
+
+    steps: (T,) the record steps shared by the runs, strictly increasing; runs: two or more series,
+    each the first T_k <= T records of a run (a run that absorbed stops early and counts as 0 after
+    its last record). <f_a> is the mean over runs; the error is the standard deviation of the slope
+    over n_boot resamples of the runs. NaN where <f_a> reaches 0 inside the window. At phi_c,
+    alpha = beta / nu_par for times below the finite-size time L^(nu_par / nu_perp); below phi_c the
+    slope steepens with t, above it flattens.
+    """
+    t = _vector("steps", steps, 3)
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("steps must be strictly increasing")
+    low, high = window
+    if not 0 < low < high:
+        raise ValueError(f"window must satisfy 0 < window[0] < window[1], got {window!r}")
+    inside = (t >= low) & (t <= high)
+    if np.count_nonzero(inside) < 3:
+        raise ValueError(f"window {window!r} holds {np.count_nonzero(inside)} records, needs at least 3")
+    if len(runs) < 2:
+        raise ValueError(f"runs needs at least 2 series for an error over runs, got {len(runs)}")
+    padded = np.zeros((len(runs), t.size))
+    for k, run in enumerate(runs):
+        f = _vector(f"runs[{k}]", run)
+        if f.size > t.size:
+            raise ValueError(f"runs[{k}] has {f.size} records, more than the {t.size} steps")
+        padded[k, :f.size] = f
+    log_t = np.log(t[inside])
+
+    def slope(rows: np.ndarray) -> float:
+        mean = padded[rows][:, inside].mean(axis=0)
+        return float(-np.polyfit(log_t, np.log(mean), 1)[0]) if np.all(mean > 0) else float("nan")
+
+    everyone = np.arange(len(runs))
+    value = slope(everyone)
+    if not np.isfinite(value):
+        return Estimate(float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    samples = np.array([slope(rng.choice(everyone, everyone.size)) for _ in range(n_boot)])
+    samples = samples[np.isfinite(samples)]
+    return _bootstrapped(value, samples) if samples.size >= 2 else Estimate(value, float("nan"))
+
+
 # --- phi_c at one system size and step size -----------------------------------------------------
 
 @dataclass(frozen=True)

@@ -84,6 +84,11 @@ def test_finite_size_scaling_study_reports_both_exponent_classes(tmp_path, capsy
     assert collapse["manna"]["beta"] == pytest.approx(0.840)
     assert collapse["mean_field"]["nu_perp"] == pytest.approx(0.5)
     assert set(group["surviving"]) == set(collapse)
+    decay = group["decay"]
+    assert decay["n"] == 300      # the largest n of tiny_fss
+    assert len(decay["alpha"]) == len(decay["phi"]) > 0
+    assert all(len(alphas) == 2 for alphas in decay["alpha"])
+    assert (out / "report" / "critical_decay.png").stat().st_size > 0
     assert (out / "report" / "collapse_best.png").stat().st_size > 0
     assert (out / "report" / "activity_vs_phi.png").stat().st_size > 0
     assert "| bro d=3 (" in capsys.readouterr().out
