@@ -18,12 +18,16 @@ ways (OBSERVABLES): over all seeds with an absorbed run as 0 (the authors' conve
 the surviving seeds only, the quasi-stationary activity rho / P_surv of absorbing-state
 finite-size scaling. A finite system's only true steady state is absorbed; the average with
 absorbed runs as 0 mixes in the probability of having absorbed by the last step, which depends on
-the step budget as well as on (phi - phi_c) L^(1/nu_perp), while the survivors' average does not. With L = n^(1/d), f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) against
-(phi - phi_c) L^(1/nu_perp) are collapsed with the Manna exponents of d and with the mean-field
+the step budget as well as on (phi - phi_c) L^(1/nu_perp), while the survivors' average does not.
+
+With L = n^(1/d), f_inf L^(beta/nu_perp) and tau L^(-nu_par/nu_perp) against (phi - phi_c)
+L^(1/nu_perp) are collapsed with the Manna exponents of d and with the mean-field
 ones; phi_c is chosen for each to minimise the Houdayer-Hartmann quality S of the f_inf collapse
-(log scale, points with f_inf > 0), and S is reported for both observables: S ~ 1 is a collapse
+(log scale, points with f_inf > 0), and S is reported for f_inf and for tau: S ~ 1 is a collapse
 within errors, larger is worse. Above d = 3, where Manna is mean field, the comparison is with
-the 3D Manna exponents. A free fit of (phi_c, 1/nu_perp, beta/nu_perp) follows.
+the 3D Manna exponents. A free fit of (phi_c, 1/nu_perp, beta/nu_perp) follows. Last, the
+critical decay <f_a>(t) ~ t^-alpha at the largest n, which needs no steady state, is fitted in
+two windows of steps (DECAY_WINDOWS) for every phi.
 """
 import numpy as np
 
@@ -145,6 +149,23 @@ def _analyse(points: dict, d: int) -> dict:
     return result
 
 
+def _table_row(d: int, points: dict, analysis: dict) -> tuple[list[str], dict]:
+    """The report table's cells for one collapse (``_analyse``) from its points on, and the class
+    result ("manna" or "mean_field") that collapses better, for the figure."""
+    manna, mean_field, fit = analysis["manna"], analysis["mean_field"], analysis["fit"]
+    decided = np.isfinite(manna["quality_f_inf"]) and np.isfinite(mean_field["quality_f_inf"])
+    manna_better = decided and manna["quality_f_inf"] < mean_field["quality_f_inf"]
+    better = "-" if not decided else f"Manna (d={min(d, MANNA_DIMENSION_CAP)})" if manna_better else "mean field"
+    cells = [str(np.count_nonzero(points["f"] > 0)),
+             number(manna["phi_c"]), f"{manna['quality_f_inf']:.3g} / {manna['quality_tau']:.3g}",
+             number(mean_field["phi_c"]), f"{mean_field['quality_f_inf']:.3g} / {mean_field['quality_tau']:.3g}",
+             better, "-" if not np.isfinite(analysis["manna_wins"]) else f"{analysis['manna_wins']:.2f}",
+             number(*fit["phi_c"]), number(*fit["inverse_nu_perp"], digits=2),
+             number(*fit["beta_over_nu_perp"], digits=2),
+             " / ".join(f"{c['powers'][0]:.2f}, {c['powers'][1]:.2f}" for c in (manna, mean_field))]
+    return cells, mean_field if better == "mean field" else manna
+
+
 def _decay(members: list[dict], runs, windows: list[tuple[float, float]]) -> tuple[dict, dict]:
     """The critical decay at the largest n: per phi with at least two seeds, alpha of
     <f_a>(t) ~ t^-alpha over each window of steps (``criticality.decay_exponent``).
@@ -180,7 +201,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
     report.json gets ``collapse[group]`` = {"steady_runs", "runs", and per OBSERVABLES key: {"manna"
     and "mean_field": {"phi_c", "quality_f_inf", "quality_tau", exponents, "powers" of L},
     "manna_wins" (fraction of seed resamples), "fit": {"phi_c", "inverse_nu_perp",
-    "beta_over_nu_perp": [value, error], "quality"}}}.
+    "beta_over_nu_perp": [value, error], "quality"}}, "decay": the critical decay (``_decay``)}.
     """
     groups = _configs(settings)
     sweep.run_sweep([c for _, configs in groups for c in configs], runs, executor).require_success()
@@ -195,24 +216,12 @@ def report(settings: dict, runs, figures, executor) -> Section:
                 [row for row in members if int(row["n"]) == n])
         steady = sum(row["steady"] == "True" for row in members)
         collapse[label] = {"steady_runs": steady, "runs": len(members)}
-        manna_name = f"Manna (d={min(d, MANNA_DIMENSION_CAP)})"
         for observable, description in OBSERVABLES.items():
             points = _points(members, observable)
             analysis = collapse[label][observable] = _analyse(points, d)
-            manna, mean_field, fit = analysis["manna"], analysis["mean_field"], analysis["fit"]
-            decided = np.isfinite(manna["quality_f_inf"]) and np.isfinite(mean_field["quality_f_inf"])
-            better = ("-" if not decided else
-                      manna_name if manna["quality_f_inf"] < mean_field["quality_f_inf"] else "mean field")
-            rows.append([f"{label} ({steady}/{len(members)} steady)", description, str(np.count_nonzero(points["f"] > 0)),
-                         number(manna["phi_c"]), f"{manna['quality_f_inf']:.3g} / {manna['quality_tau']:.3g}",
-                         number(mean_field["phi_c"]),
-                         f"{mean_field['quality_f_inf']:.3g} / {mean_field['quality_tau']:.3g}", better,
-                         "-" if not np.isfinite(analysis["manna_wins"]) else f"{analysis['manna_wins']:.2f}",
-                         number(*fit["phi_c"]), number(*fit["inverse_nu_perp"], digits=2),
-                         number(*fit["beta_over_nu_perp"], digits=2),
-                         " / ".join(f"{c['powers'][0]:.2f}, {c['powers'][1]:.2f}" for c in (manna, mean_field))])
-            panels.append((f"{label}, {description}", d, points,
-                           manna if better != "mean field" else mean_field))
+            row, better = _table_row(d, points, analysis)
+            rows.append([f"{label} ({steady}/{len(members)} steady)", description, *row])
+            panels.append((f"{label}, {description}", d, points, better))
         decay, curves = _decay(members, runs, windows)
         collapse[label]["decay"] = decay
         manna_decay = crit.exponents(min(d, MANNA_DIMENSION_CAP), "manna")
