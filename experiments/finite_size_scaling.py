@@ -188,10 +188,8 @@ def _decay(members: list[dict], runs, windows: list[tuple[float, float]]) -> tup
         estimates = [crit.decay_exponent(record_steps, [f for _, f in series], window) for window in windows]
         result["phi"].append(phi)
         result["alpha"].append([[e.value, e.error] for e in estimates])
-        padded = np.zeros((len(series), record_steps.size))
-        for k, (_, f) in enumerate(series):
-            padded[k, :f.size] = f
-        curves[f"phi = {phi:g}"] = (record_steps, padded.mean(axis=0))
+        mean = crit.stacked_runs([f for _, f in series], record_steps.size).mean(axis=0)
+        curves[f"phi = {phi:g}"] = (record_steps, mean)
     return result, curves
 
 

@@ -142,7 +142,8 @@ def plot_critical_decay(panels: list[tuple[str, dict, dict, list]], path: str | 
     """One log-log panel per group: the seed-mean f_a(t) at each phi, with reference slopes.
 
     panels: (title, curves {label: (steps (records,), mean f_a (records,))}, references {label:
-    alpha} drawn as dashed t^-alpha lines through the middle curve's first window, windows [(t0, t1)]
+    alpha} drawn as dashed and dotted t^-alpha lines through the middle curve at the first window's
+    start, windows [(t0, t1)]
     shaded: the fit windows of ``criticality.decay_exponent``).
     """
     figure = Figure(figsize=(4.6 * len(panels), 4.2), layout="constrained")

@@ -221,6 +221,18 @@ def exponential_relaxation_time(steps: np.ndarray, active_fraction: np.ndarray) 
     return Estimate(float(params[2]), float(np.sqrt(covariance[2, 2])))
 
 
+def stacked_runs(runs: Sequence[np.ndarray], records: int) -> np.ndarray:
+    """(len(runs), records): each run's activity records, followed by zeros where it stopped early
+    (an absorbed run stays at f_a = 0). A run longer than records is a ValueError."""
+    stacked = np.zeros((len(runs), records))
+    for k, run in enumerate(runs):
+        f = _vector(f"runs[{k}]", run)
+        if f.size > records:
+            raise ValueError(f"runs[{k}] has {f.size} records, more than the {records} steps")
+        stacked[k, :f.size] = f
+    return stacked
+
+
 def decay_exponent(steps: np.ndarray, runs: Sequence[np.ndarray], window: tuple[float, float],
                    n_boot: int = 200, seed: int = 0) -> Estimate:
     """alpha of the critical decay f_a(t) ~ t^(-alpha): the least-squares slope of log <f_a> against
@@ -244,12 +256,7 @@ def decay_exponent(steps: np.ndarray, runs: Sequence[np.ndarray], window: tuple[
         raise ValueError(f"window {window!r} holds {np.count_nonzero(inside)} records, needs at least 3")
     if len(runs) < 2:
         raise ValueError(f"runs needs at least 2 series for an error over runs, got {len(runs)}")
-    padded = np.zeros((len(runs), t.size))
-    for k, run in enumerate(runs):
-        f = _vector(f"runs[{k}]", run)
-        if f.size > t.size:
-            raise ValueError(f"runs[{k}] has {f.size} records, more than the {t.size} steps")
-        padded[k, :f.size] = f
+    padded = stacked_runs(runs, t.size)
     log_t = np.log(t[inside])
 
     def slope(rows: np.ndarray) -> float:

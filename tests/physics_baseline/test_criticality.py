@@ -463,3 +463,10 @@ def test_decay_exponent_rejects_bad_input_by_name(kwargs, message):
     arguments = {"steps": np.arange(20, 12001, 20), "runs": [np.ones(3), np.ones(3)], "window": (240, 3840)}
     with pytest.raises(ValueError, match=message):
         crit.decay_exponent(**{**arguments, **kwargs})
+
+
+def test_stacked_runs_pads_a_run_that_stopped_early_with_zeros():
+    stacked = crit.stacked_runs([np.array([0.5, 0.4, 0.3]), np.array([0.6, 0.0])], 3)
+    assert stacked.tolist() == [[0.5, 0.4, 0.3], [0.6, 0.0, 0.0]]
+    with pytest.raises(ValueError, match="runs\\[0\\] has 3 records, more than the 2"):
+        crit.stacked_runs([np.ones(3)], 2)
