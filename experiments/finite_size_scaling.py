@@ -181,7 +181,7 @@ def _decay(members: list[dict], runs, windows: list[tuple[float, float]]) -> tup
     result = {"n": n, "windows": windows, "phi": [], "alpha": []}
     curves = {}
     for phi, run_keys in sorted(keys.items()):
-        if len(run_keys) < MIN_STEADY_SEEDS:
+        if len(run_keys) < 2:       # decay_exponent's error needs two runs
             continue
         series = [sweep.load_series(runs, key)[:2] for key in run_keys]
         record_steps = max((t for t, _ in series), key=len)
