@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from neuralpack.store import atomic_write_bytes
 from physics_baseline.criticality import linear_size, scaled
@@ -106,6 +107,8 @@ def plot_activity_vs_phi(activity: dict[str, dict[str, dict]], columns: list[str
         axes[0, index].set_ylabel(r"$f_\infty$")
         axes[1, index].set_ylabel("fraction absorbed")
         axes[1, index].set_xlabel(r"$\phi$")
+        for row in (0, 1):      # at most four ticks: phi grids with 4-5 digits would collide
+            axes[row, index].xaxis.set_major_locator(MaxNLocator(4))
     axes[0, 0].legend(fontsize="x-small")
     save_figure(figure, path)
 
