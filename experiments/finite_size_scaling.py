@@ -253,8 +253,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "measurement of exponents.", "",
             *table(["group", "f_inf over", "cells with f_inf > 0", "phi_c (Manna)", "S Manna",
                     "phi_c (mean field)", "S mean field", "better collapse", "Manna better in (seed resamples)",
-                    "phi_c (free fit)",
-                    "1/nu_perp (fit)", "beta/nu_perp (fit)",
+                    "phi_c (free fit)", "1/nu_perp (fit)", "beta/nu_perp (fit)",
                     "powers of L (1/nu_perp, beta/nu_perp): Manna / mean field"], rows),
             "", "Critical decay (third figure): at the largest n, the mean over seeds of f_a(t) "
             "(absorbed runs as 0) falls as t^-alpha at phi_c, with alpha = beta/nu_par, until the "

@@ -146,8 +146,7 @@ def plot_critical_decay(panels: list[tuple[str, dict, dict, list]], path: str | 
 
     panels: (title, curves {label: (steps (records,), mean f_a (records,))}, references {label:
     alpha} drawn as dashed and dotted t^-alpha lines through the middle curve at the first window's
-    start, windows [(t0, t1)]
-    shaded: the fit windows of ``criticality.decay_exponent``).
+    start, windows [(t0, t1)] shaded: the fit windows of ``criticality.decay_exponent``).
     """
     figure = Figure(figsize=(4.6 * len(panels), 4.2), layout="constrained")
     for axes, (title, curves, references, windows) in zip(figure.subplots(1, len(panels), squeeze=False)[0],
