@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 import physics_baseline
 from experiments import phase_boundary, studies
@@ -172,3 +173,12 @@ def test_a_missing_particle_report_is_named():
     with pytest.raises(physics_baseline.ConfigError) as error:
         ssl_dimension.validate(settings)
     assert error.value.field == "particle_phi_c"
+
+
+@pytest.mark.parametrize("name", studies.available())
+def test_every_profile_of_every_study_expands_to_valid_runs(name):
+    """A typo in a large profile (a cluster's, say) must fail here, not hours into a job."""
+    profiles = yaml.safe_load((studies.STUDIES / f"{name}.yaml").read_text())["profiles"]
+    for profile in profiles:
+        resolved = studies.load(name, profile)
+        studies.ANALYSES[resolved["analysis"]].validate(resolved["settings"])
