@@ -52,22 +52,46 @@ def _push(i, c, head, after, before, cell_of):
 def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, cell_of, found, sizes):
     """found[a, :sizes[a]]: the particles within cutoff of particle particles[a], ascending, from
     the 3^d stencil (offsets, (3^d, d)) of cells around it. A size beyond found's width is an
-    overflow: the caller rebuilds."""
-    d = reference.shape[1]
+    overflow: the caller rebuilds.
+
+    A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
+    where the cell is a neighbour, the gap is the particle's distance to its own cell's face on
+    that side. In high d this drops most of the 3^d cells (in 6D, cells 1.8 cutoffs wide, four in
+    five). The skip leaves a margin of 1e-9 box, far above the rounding of cell membership."""
+    n, d = reference.shape
     cutoff2 = cutoff * cutoff
+    skip2 = (cutoff + 1e-9 * box) ** 2
     inverse = 1.0 / box
+    width = box / m
     capacity = found.shape[1]
     for a in numba.prange(particles.shape[0]):
         i = particles[a]
-        home = cell_of[i]
+        home = np.empty(d, dtype=np.int64)
+        below = np.empty(d)                   # squared gap to the cell below along axis k
+        above = np.empty(d)
+        rest = cell_of[i]
+        for k in range(d):
+            home[k] = rest % m
+            rest //= m
+            inside = reference[i, k] - home[k] * width
+            below[k] = max(inside, 0.0) ** 2
+            above[k] = max(width - inside, 0.0) ** 2
         count = 0
         for s in range(offsets.shape[0]):
-            flat, rest, scale = 0, home, 1
+            gap2, flat, scale = 0.0, 0, 1
             for k in range(d):
-                coord = (rest % m + offsets[s, k]) % m
-                rest //= m
+                step = offsets[s, k]
+                coord = home[k] + step
+                if step < 0:
+                    gap2 += below[k]
+                    coord = coord + m if coord < 0 else coord
+                elif step > 0:
+                    gap2 += above[k]
+                    coord = coord - m if coord >= m else coord
                 flat += coord * scale
                 scale *= m
+            if gap2 > skip2:
+                continue
             j = head[flat]
             while j >= 0:
                 if j != i and distance2(reference, i, j, box, inverse) < cutoff2:
