@@ -1,14 +1,15 @@
-"""A cell grid whose membership follows particles one at a time, for neighbour searches in low d.
+"""A cell grid whose membership follows particles one at a time, for neighbour searches.
 
 The box is cut into m^d cells at least ``cutoff`` wide (m >= 3, ``neighbors.cells_per_side``);
 each cell keeps its particles in a doubly linked list, so a particle changes cell in O(1), and
-the particles within cutoff of a point are found in the 3^d cells around it.
+the particles within cutoff of a point are found in those of the 3^d cells around it that come
+within cutoff of the point. Many searches at once read a cell-sorted single-precision copy.
 """
 import numba
 import numpy as np
 
-from physics_baseline.distances import distance2
-from physics_baseline.neighbors import cell_index, sort_row, stencil
+from physics_baseline.distances import distance2, screen_bounds, transposed_single, within
+from physics_baseline.neighbors import _cell_order, cell_index, screen_block, sort_row, stencil
 
 
 @numba.njit(cache=True)
@@ -49,10 +50,15 @@ def _push(i, c, head, after, before, cell_of):
 
 
 @numba.njit(parallel=True, cache=True)
-def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, cell_of, found, sizes):
+def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, cell_of, start, order,
+                  transposed, found, sizes):
     """found[a, :sizes[a]]: the particles within cutoff of particle particles[a], ascending, from
     the 3^d stencil (offsets, (3^d, d)) of cells around it. A size beyond found's width is an
-    overflow: the caller rebuilds.
+    overflow: the caller rebuilds. The members of a cell come from its linked list (head, after),
+    each tested by ``distance2``, or, where start is not empty, from the cell-sorted arrays: cell
+    c holds order[start[c]:start[c + 1]], whose references are the same columns of transposed
+    ((d, n) float32), screened a cell at a time (``neighbors.screen_block``) and decided as
+    ``neighbors.scan`` decides them, so both give the rows of the exact test.
 
     A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
     where the cell is a neighbour, the gap is the particle's distance to its own cell's face on
@@ -64,8 +70,16 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
     inverse = 1.0 / box
     width = box / m
     capacity = found.shape[1]
+    is_sorted = start.shape[0] > 0
+    side = np.float32(box)
+    bounds = screen_bounds(box, cutoff)
+    largest = 0
+    for c in range(start.shape[0] - 1):
+        largest = max(largest, start[c + 1] - start[c])
     for a in numba.prange(particles.shape[0]):
         i = particles[a]
+        point = np.empty(d, dtype=np.float32)
+        screened = np.empty(largest, dtype=np.float32)
         home = np.empty(d, dtype=np.int64)
         below = np.empty(d)                   # squared gap to the cell below along axis k
         above = np.empty(d)
@@ -73,6 +87,7 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
         for k in range(d):
             home[k] = rest % m
             rest //= m
+            point[k] = reference[i, k]
             inside = reference[i, k] - home[k] * width
             below[k] = max(inside, 0.0) ** 2
             above[k] = max(width - inside, 0.0) ** 2
@@ -92,6 +107,17 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
                 scale *= m
             if gap2 > skip2:
                 continue
+            if is_sorted:
+                first = start[flat]
+                size = start[flat + 1] - first
+                screen_block(transposed, point, first, size, side, screened)
+                for q in range(size):
+                    j = order[first + q]
+                    if j != i and within(screened[q], bounds, reference, i, j, box, cutoff):
+                        if count < capacity:
+                            found[a, count] = j
+                        count += 1
+                continue
             j = head[flat]
             while j >= 0:
                 if j != i and distance2(reference, i, j, box, inverse) < cutoff2:
@@ -105,7 +131,14 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
 
 
 class CellGrid:
-    """Cells of the reference positions (n, d) in a box of side ``box`` split m times per axis."""
+    """Cells of the reference positions (n, d) in a box of side ``box`` split m times per axis.
+
+    Membership follows moves through the linked lists. When at least n / ``SORTED_QUERIES``
+    particles move at once (and at the start), their searches read the cells from a cell-sorted
+    copy of the references instead, sorted again in O(n): contiguous reads, where chasing links
+    misses the cache at every candidate. Small moves, the common case near phi_c, keep the links
+    and cost no sort.
+    """
 
     def __init__(self, reference: np.ndarray, box: float, cutoff: float, m: int):
         n, d = reference.shape
@@ -114,13 +147,26 @@ class CellGrid:
         self.head = np.empty(m ** d, dtype=np.int64)
         self.after, self.before, self.cell_of = (np.empty(n, dtype=np.int64) for _ in range(3))
         _link_cells(reference, box, m, self.head, self.after, self.before, self.cell_of)
+        self._sort(reference)
 
     def moved(self, reference: np.ndarray, particles: np.ndarray) -> None:
         """The references of particles (k,) changed: move them to their new cells."""
         _relink(particles, reference, self.box, self.m, self.head, self.after, self.before, self.cell_of)
+        if len(particles) * SORTED_QUERIES >= len(reference):
+            self._sort(reference)
+        elif len(particles):
+            self._sorted = _NO_SORT
 
     def search(self, reference: np.ndarray, particles: np.ndarray, found: np.ndarray,
                sizes: np.ndarray) -> None:
         """found[a, :sizes[a]]: every particle within cutoff of particles[a], ascending."""
         _search_cells(reference, particles, self.box, self.cutoff, self.m, self.offsets, self.head,
-                      self.after, self.cell_of, found, sizes)
+                      self.after, self.cell_of, *self._sorted, found, sizes)
+
+    def _sort(self, reference: np.ndarray) -> None:
+        _, start, order = _cell_order(reference, self.box, self.m)
+        self._sorted = start, order, transposed_single(reference[order])
+
+
+SORTED_QUERIES = 16
+_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32))

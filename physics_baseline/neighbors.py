@@ -23,14 +23,14 @@ _BLOCK = 256  # candidates per block of the brute-force scan
 
 
 @numba.njit(fastmath=True, cache=True)
-def _screen(transposed, i, first, size, side, screened):
-    """screened[:size]: squared periodic distances in single precision from particle i to the
-    candidates first .. first + size - 1, accumulated one dimension at a time over contiguous
-    memory (transposed: (d, n) float32). Approximate (fast math): ``scan`` only uses them to
-    discard candidates with a margin."""
+def screen_block(transposed, point, first, size, side, screened):
+    """screened[:size]: squared periodic distances in single precision from point (d,) float32
+    to the candidates first .. first + size - 1, accumulated one dimension at a time over
+    contiguous memory (transposed: (d, n) float32). Approximate (fast math): callers only use
+    them to discard candidates with a margin (``distances.within``)."""
     screened[:size] = 0.0
     for k in range(transposed.shape[0]):
-        xi = transposed[k, i]
+        xi = point[k]
         axis = transposed[k, first:first + size]
         for q in range(size):
             delta = abs(xi - axis[q])
@@ -59,7 +59,7 @@ def scan(positions, transposed, particles, box, cutoff, rows, counts):
         near = np.empty(_BLOCK, dtype=np.int64)
         for first in range(0, n, _BLOCK):
             size = min(n, first + _BLOCK) - first
-            _screen(transposed, i, first, size, side, screened)
+            screen_block(transposed, transposed[:, i], first, size, side, screened)
             m = 0
             for q in range(size):
                 if screened[q] < bounds[1]:

@@ -91,9 +91,12 @@ def pairs_within(rows, counts):
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
-@pytest.mark.parametrize("d,n,phi,method", [(2, 3000, 0.6, "cells"), (3, 3000, 0.5, "cells"),
-                                            (3, 600, 0.5, "brute"), (8, 1500, 0.06, "brute")])
-def test_refreshed_rows_hold_exactly_the_pairs_within_the_cutoff_of_the_references(d, n, phi, method):
+@pytest.mark.parametrize("d,n,phi,method,share", [(2, 3000, 0.6, "cells", 20), (3, 3000, 0.5, "cells", 20),
+                                                  (3, 3000, 0.5, "cells", 8), (5, 5000, 0.2, "cells", 8),
+                                                  (3, 600, 0.5, "brute", 20), (8, 1500, 0.06, "brute", 20)])
+def test_refreshed_rows_hold_exactly_the_pairs_within_the_cutoff_of_the_references(d, n, phi, method, share):
+    """share: 1 / the fraction of particles moved per step; at 1/8 the cell grid searches its
+    cell-sorted copy (CellGrid.SORTED_QUERIES = 16), at 1/20 its linked lists."""
     radii = box.make_radii(n)
     side = box.box_length(radii, d, phi)
     rng = np.random.default_rng(d)
@@ -104,7 +107,7 @@ def test_refreshed_rows_hold_exactly_the_pairs_within_the_cutoff_of_the_referenc
     neighbours = for_packing(n, d, side, 1.0, skin, method)
     neighbours.build(x)
     for _ in range(30):   # a few particles take steps of a tenth of the skin at a time
-        moved = np.sort(rng.choice(n, n // 20, replace=False))
+        moved = np.sort(rng.choice(n, n // share, replace=False))
         x[moved] = box.wrap(x[moved] + rng.normal(scale=0.03, size=(moved.size, d)), side)
         neighbours.follow(x, moved)
     assert neighbours.refreshes > 0
