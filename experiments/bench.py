@@ -87,6 +87,8 @@ CASES = (
          polydispersity="bidisperse"),
     Case("bro-d5", "bro", 5, 40_000, 0.28, 0.02, steps=40, reference_steps=5),
     Case("bro-d8", "bro", 8, 10_000, 0.06, 0.02, steps=10, reference_steps=3),
+    # large kicks near phi_c at a size where 6D cells prune: many particles leave their cells each step
+    Case("bro-d6-large", "bro", 6, 128_000, 0.069, 0.3, steps=40, reference_steps=1),
 )
 MEMORY = Case(MEMORY_CASE, "bro", 3, 1_000_000, 0.60, 0.02, steps=3, reference_steps=0)
 

@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from physics_baseline.distances import distance2, screen_bounds, transposed_single, within
-from physics_baseline.neighbors import _cell_order, cell_index, screen_block, sort_row, stencil
+from physics_baseline.neighbors import cell_index, cell_order, screen_block, sort_row, stencil
 
 
 @numba.njit(cache=True)
@@ -64,7 +64,7 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
     where the cell is a neighbour, the gap is the particle's distance to its own cell's face on
     that side. In high d this drops most of the 3^d cells (in 6D, cells 1.8 cutoffs wide, four in
     five). The skip leaves a margin of 1e-9 box, far above the rounding of cell membership."""
-    n, d = reference.shape
+    d = reference.shape[1]
     cutoff2 = cutoff * cutoff
     skip2 = (cutoff + 1e-9 * box) ** 2
     inverse = 1.0 / box
@@ -164,7 +164,7 @@ class CellGrid:
                       self.after, self.cell_of, *self._sorted, found, sizes)
 
     def _sort(self, reference: np.ndarray) -> None:
-        _, start, order = _cell_order(reference, self.box, self.m)
+        _, start, order = cell_order(reference, self.box, self.m)
         self._sorted = start, order, transposed_single(reference[order])
 
 

@@ -86,7 +86,7 @@ def cell_index(positions, i, box, cells_per_side):
 
 
 @numba.njit(cache=True)
-def _cell_order(positions, box, cells_per_side):
+def cell_order(positions, box, cells_per_side):
     """Cell index of every particle and the particles sorted by cell (counting sort)."""
     n, d = positions.shape
     n_cells = cells_per_side ** d
@@ -117,7 +117,7 @@ def _build_cells(positions, box, cutoff, cells_per_side, stencil, rows, counts):
     m = cells_per_side
     capacity = rows.shape[1]
     cutoff2 = cutoff * cutoff
-    cell_of, start, order = _cell_order(positions, box, m)
+    cell_of, start, order = cell_order(positions, box, m)
     sorted_positions = np.empty((n, d))
     for a in range(n):
         sorted_positions[a] = positions[order[a]]
