@@ -22,7 +22,7 @@ cKDTree (``bench_reference.overlapping_pairs``) or the dense torch twin (another
 very same centres, and check that both return the same pairs; they take about 4 min (the 8D
 cKDTree alone 1-1.5 min), 1 min with --quick, which skips that cKDTree.
 
-    python -m experiments.bench            # everything (~7 min on 2 busy cores, +6-11 near phi_c)
+    python -m experiments.bench            # everything (~10 min on 2 busy cores, +6-11 near phi_c)
     python -m experiments.bench --quick    # 1 repeat, half the steps, no 1M or sweep case (~1.7 min,
                                            # +3-5 near phi_c)
     python -m experiments.bench --cases bro-d3,sgd-d3
