@@ -51,13 +51,13 @@ def _push(i, c, head, after, before, cell_of):
 
 @numba.njit(parallel=True, cache=True)
 def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, cell_of, start, order,
-                  transposed, found, sizes):
+                  transposed, largest, found, sizes):
     """found[a, :sizes[a]]: the particles within cutoff of particle particles[a], ascending, from
     the 3^d stencil (offsets, (3^d, d)) of cells around it. A size beyond found's width is an
     overflow: the caller rebuilds. The members of a cell come from its linked list (head, after),
     each tested by ``distance2``, or, where start is not empty, from the cell-sorted arrays: cell
-    c holds order[start[c]:start[c + 1]], whose references are the same columns of transposed
-    ((d, n) float32), screened a cell at a time (``neighbors.screen_block``) and decided as
+    c holds order[start[c]:start[c + 1]] (at most largest), whose references are the same columns
+    of transposed ((d, n) float32), screened a cell at a time (``neighbors.screen_block``) and decided as
     ``neighbors.scan`` decides them, so both give the rows of the exact test.
 
     A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
@@ -73,9 +73,6 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
     is_sorted = start.shape[0] > 0
     side = np.float32(box)
     bounds = screen_bounds(box, cutoff)
-    largest = 0
-    for c in range(start.shape[0] - 1):
-        largest = max(largest, start[c + 1] - start[c])
     for a in numba.prange(particles.shape[0]):
         i = particles[a]
         point = np.empty(d, dtype=np.float32)
@@ -165,8 +162,8 @@ class CellGrid:
 
     def _sort(self, reference: np.ndarray) -> None:
         _, start, order = cell_order(reference, self.box, self.m)
-        self._sorted = start, order, transposed_single(reference[order])
+        self._sorted = start, order, transposed_single(reference[order]), int(np.diff(start).max())
 
 
 SORTED_QUERIES = 16
-_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32))
+_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32), 0)
