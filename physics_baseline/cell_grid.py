@@ -62,7 +62,7 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
 
     A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
     where the cell is a neighbour, the gap is the particle's distance to its own cell's face on
-    that side. In high d this drops most of the 3^d cells (in 6D, cells 1.8 cutoffs wide, four in
+    that side. In high d this drops most of the 3^d cells (in 6D, cells 1.2 cutoffs wide, four in
     five). The skip leaves a margin of 1e-9 box, far above the rounding of cell membership."""
     d = reference.shape[1]
     cutoff2 = cutoff * cutoff
