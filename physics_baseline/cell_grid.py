@@ -11,6 +11,9 @@ import numpy as np
 from physics_baseline.distances import distance2, screen_bounds, transposed_single, within
 from physics_baseline.neighbors import cell_index, cell_order, screen_block, sort_row, stencil
 
+SORTED_QUERIES = 16   # a move of at least n / SORTED_QUERIES particles re-sorts the copy (CellGrid)
+_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32), 0)
+
 
 @numba.njit(cache=True)
 def _link_cells(reference, box, m, head, after, before, cell_of):
@@ -164,6 +167,3 @@ class CellGrid:
         _, start, order = cell_order(reference, self.box, self.m)
         self._sorted = start, order, transposed_single(reference[order]), int(np.diff(start).max())
 
-
-SORTED_QUERIES = 16
-_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32), 0)
