@@ -60,8 +60,8 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
     overflow: the caller rebuilds. The members of a cell come from its linked list (head, after),
     each tested by ``distance2``, or, where start is not empty, from the cell-sorted arrays: cell
     c holds order[start[c]:start[c + 1]] (at most largest), whose references are the same columns
-    of transposed ((d, n) float32), screened a cell at a time (``neighbors.screen_block``) and decided as
-    ``neighbors.scan`` decides them, so both give the rows of the exact test.
+    of transposed ((d, n) float32), screened a cell at a time (``neighbors.screen_block``) and
+    decided as ``neighbors.scan`` decides them, so both give the rows of the exact test.
 
     A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
     where the cell is a neighbour, the gap is the particle's distance to its own cell's face on
@@ -166,4 +166,3 @@ class CellGrid:
     def _sort(self, reference: np.ndarray) -> None:
         _, start, order = cell_order(reference, self.box, self.m)
         self._sorted = start, order, transposed_single(reference[order]), int(np.diff(start).max())
-

@@ -96,7 +96,7 @@ def pairs_within(rows, counts):
                                                   (3, 600, 0.5, "brute", 20), (8, 1500, 0.06, "brute", 20)])
 def test_refreshed_rows_hold_exactly_the_pairs_within_the_cutoff_of_the_references(d, n, phi, method, share):
     """share: 1 / the fraction of particles moved per step; at 1/8 the cell grid searches its
-    cell-sorted copy (CellGrid.SORTED_QUERIES = 16), at 1/20 its linked lists."""
+    cell-sorted copy (cell_grid.SORTED_QUERIES = 16), at 1/20 its linked lists."""
     radii = box.make_radii(n)
     side = box.box_length(radii, d, phi)
     rng = np.random.default_rng(d)
