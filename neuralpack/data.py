@@ -21,10 +21,11 @@ from neuralpack.splits import DIGITS_SPLIT_SEED, DIGITS_TEST_FRACTION, held_out_
 from physics_baseline.config import ConfigError, as_choice, as_float, as_int
 
 # Augmentation of one 8x8 digit: integer shifts of at most 1 pixel (translate is a fraction of
-# the 8-pixel side), rotations up to 10 degrees, additive Gaussian noise of 0.05 (pixel values in
-# [0, 1]), clipped back to [0, 1].
+# the 8-pixel side), rotations up to 15 degrees, scaling by 0.85-1.15, additive Gaussian noise of
+# 0.05 (pixel values in [0, 1]), clipped back to [0, 1].
 MAX_SHIFT_PIXELS = 1
-MAX_ROTATION_DEGREES = 10.0
+MAX_ROTATION_DEGREES = 15.0
+SCALE_RANGE = (0.85, 1.15)
 NOISE_SIGMA = 0.05
 
 TORCHVISION_DATASETS = {"mnist": torchvision.datasets.MNIST, "cifar10": torchvision.datasets.CIFAR10}
@@ -87,7 +88,8 @@ def digits_images(train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
 def augmentation(name: str) -> v2.Transform:
     """The augmentation of one image (C, H, W) float32 in [0, 1] of data set ``name``.
 
-    digits: shifts of at most 1 pixel, rotations up to 10 degrees, Gaussian noise 0.05, clipped.
+    digits: shifts of at most 1 pixel, rotations up to 15 degrees, scaling 0.85-1.15, Gaussian
+    noise 0.05, clipped.
     mnist: shifts up to 10 %, rotations up to 15 degrees, scaling 0.9-1.1. cifar10: SimCLR's
     (random resized crop of 20-100 % of the area, horizontal flip, colour jitter 0.4/0.4/0.4/0.1
     with probability 0.8, grey with probability 0.2).
@@ -96,7 +98,7 @@ def augmentation(name: str) -> v2.Transform:
     if name == "digits":
         return v2.Compose([
             v2.RandomAffine(degrees=MAX_ROTATION_DEGREES, translate=(MAX_SHIFT_PIXELS / 8, MAX_SHIFT_PIXELS / 8),
-                            interpolation=v2.InterpolationMode.BILINEAR),
+                            scale=SCALE_RANGE, interpolation=v2.InterpolationMode.BILINEAR),
             v2.GaussianNoise(sigma=NOISE_SIGMA, clip=True),
         ])
     if name == "mnist":
