@@ -146,7 +146,11 @@ def test_the_ssl_dimension_study_reports_every_method_per_dimension(tmp_path, ca
     committed = json.loads((studies.STUDIES.parent.parent / "docs/results/phic_vs_dimension/report.json").read_text())
     assert payload["phi_c_particles_measured"]["8"][0] == committed["phi_c"]["bro"]["8"]["value"]
     for entry in payload["by_dimension"].values():
-        assert set(entry) == {"packing", "infonce", "pca", "random encoder", "raw pixels", "held_out_manifolds"}
+        assert set(entry) == {"packing", "infonce", "pca", "random encoder", "raw pixels", "held_out_manifolds",
+                              "knn_gap"}
+        for method in ("infonce", "pca"):      # paired by run: the mean gap is the gap of the means
+            gap = entry["packing"]["knn_accuracy"][0] - entry[method]["knn_accuracy"][0]
+            assert entry["knn_gap"][method][0] == pytest.approx(gap, abs=1e-12)
         for method in ("packing", "infonce", "pca", "random encoder", "raw pixels"):
             for metric in ("knn_accuracy", "linear_probe_accuracy"):
                 assert 0 <= entry[method][metric][0] <= 1
