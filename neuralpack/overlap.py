@@ -289,8 +289,16 @@ def _window_pairs(x: np.ndarray, side: float, reach: float, cells: int, overlapp
 
     batches = _batches(cells, d, len(x), BATCH_ROWS)
     found = [(np.empty(0, np.int64), np.empty(0, np.int64))]
-    with ThreadPoolExecutor(faiss.omp_get_max_threads(), initializer=start_worker) as pool:
-        found += [pairs for parts in pool.map(batch_pairs, batches) for pairs in parts]
+    # FAISS computes distances through BLAS (x.y) only for searches larger than this global
+    # threshold (128000 query-row pairs in FAISS 1.15); for these windows BLAS is about 30 % faster
+    # than its pair-by-pair loop, and the float32 margins above cover either form.
+    blas_threshold = faiss.cvar.distance_compute_blas_threshold
+    faiss.cvar.distance_compute_blas_threshold = 1
+    try:
+        with ThreadPoolExecutor(faiss.omp_get_max_threads(), initializer=start_worker) as pool:
+            found += [pairs for parts in pool.map(batch_pairs, batches) for pairs in parts]
+    finally:
+        faiss.cvar.distance_compute_blas_threshold = blas_threshold
     return _pairs(np.concatenate([i for i, _ in found]), np.concatenate([j for _, j in found]))
 
 
