@@ -7,7 +7,10 @@ batches' centres, held fixed; the loss per image is
 
     (1/B) sum_pairs (1/2)(1 - |mu_i - mu_j| / (R_i + R_j))^p + radius_weight mean_i R_i^2.
 
-Lengths are in units of the embedding sphere's radius.
+With ``detach_radii`` the hinge takes the radii as constants, as the particles' hinge takes their
+fixed radii: its gradient moves the centres apart, and only the radius term shrinks the manifolds.
+Otherwise the hinge can also remove an overlap by shrinking both radii. Lengths are in units of the
+embedding sphere's radius.
 """
 import torch
 
@@ -16,7 +19,8 @@ from neuralpack.overlap import flat_overlaps
 
 
 def packing_loss(embeddings: torch.Tensor, ids: torch.Tensor, bank: "CentreBank", r_s: float,
-                 radius_weight: float, power: int) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
+                 radius_weight: float, power: int,
+                 detach_radii: bool = True) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
     """The packing loss of one batch (see the module docstring) and what it measured.
 
     embeddings (B, m, d): unit view embeddings; ids (B,) int64 image indices; bank: the fixed
@@ -32,7 +36,8 @@ def packing_loss(embeddings: torch.Tensor, ids: torch.Tensor, bank: "CentreBank"
     every_id = torch.cat([ids, held_ids])
     keep = (i < len(ids)) & (every_id[i] != every_id[j])
     i, j = i[keep].to(centres.device), j[keep].to(centres.device)
-    hinge = relative_hinge_pair_loss(every_centre[i], every_centre[j], every_radius[i], every_radius[j], power)
+    contact_radius = every_radius.detach() if detach_radii else every_radius
+    hinge = relative_hinge_pair_loss(every_centre[i], every_centre[j], contact_radius[i], contact_radius[j], power)
     loss = hinge.sum() / len(ids) + radius_weight * radii.pow(2).mean()
     active = torch.zeros(len(ids), dtype=torch.bool)
     active[i.cpu()] = True

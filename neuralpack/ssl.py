@@ -194,7 +194,8 @@ def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", 
         embeddings = functional.normalize(encoder(views.flatten(0, 1)), dim=-1).view(len(ids), cfg.views, cfg.d)
         recorded = step % cfg.record_every == 0
         if loss_name == "packing":
-            loss, active, centres, radii = packing_loss(embeddings, ids, bank, cfg.r_s, cfg.radius_weight, cfg.power)
+            loss, active, centres, radii = packing_loss(embeddings, ids, bank, cfg.r_s, cfg.radius_weight, cfg.power,
+                                                        cfg.detach_radii)
             bank.add(centres, radii, ids)
         else:
             loss = info_nce_loss(embeddings, cfg.temperature)

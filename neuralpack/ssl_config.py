@@ -29,7 +29,9 @@ class SSLConfig:
     loss: packing (the manifold hinge ``(1/2)(1 - d_ij/(R_i + R_j))_+^power`` over overlapping
     centres of the batch, and of the ``bank`` most recent centres held fixed, plus
     ``radius_weight`` times the mean squared radius) or infonce (SimCLR's, at ``temperature``).
-    Radii are measured, ``r_s sqrt(trace cov / min(views, d))`` (CLAMP).
+    Radii are measured, ``r_s sqrt(trace cov / min(views, d))`` (CLAMP); with ``detach_radii`` the
+    hinge's gradient moves the centres only (radii as constants, as for particles), otherwise it
+    can also shrink the radii.
     baselines: also measure a random encoder, PCA to d, raw pixels, and (for loss=packing) an
     InfoNCE encoder trained with the same budget. eval_every: steps between kNN evaluations and
     packing observables on the held-out images (0: at the end only). images: training images used
@@ -49,6 +51,7 @@ class SSLConfig:
     r_s: float = 1.0
     radius_weight: float = 1.0
     power: int = 2
+    detach_radii: bool = True
     standardise: bool = True
     bank: int = 0
     temperature: float = 0.2
@@ -77,7 +80,7 @@ class SSLConfig:
 
     def validated(self) -> "SSLConfig":
         """A copy with every field checked and coerced to its type."""
-        for flag in ("download", "baselines", "standardise"):
+        for flag in ("download", "baselines", "standardise", "detach_radii"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(flag, f"must be true or false, got {getattr(self, flag)!r}")
         c = dataclasses.replace(

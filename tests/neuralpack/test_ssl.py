@@ -83,6 +83,27 @@ def test_packing_loss_matches_loops_with_a_bank(power):
     assert centres.shape == (12, 5) and radii.shape == (12,) and not centres.requires_grad
 
 
+@pytest.mark.parametrize("detach_radii", [True, False])
+def test_a_hinge_with_detached_radii_moves_every_view_of_an_image_alike(detach_radii):
+    """With the radii held constant the hinge depends on the views through their mean only, so
+    every view of an image gets the same gradient; through the radii the views get different ones."""
+    generator = torch.Generator().manual_seed(3)
+    embeddings = functional.normalize(torch.randn(10, 4, 5, generator=generator) * 0.3
+                                      + torch.randn(10, 1, 5, generator=generator) * 0.2, dim=-1)
+    embeddings.requires_grad_()
+    loss, active, _, _ = packing_loss.packing_loss(embeddings, torch.arange(10), packing_loss.CentreBank(0, 5),
+                                                   0.5, 0.0, 2, detach_radii=detach_radii)
+    loss.backward()
+    assert active > 0
+    per_view = embeddings.grad - embeddings.grad.mean(dim=1, keepdim=True)
+    moved = embeddings.grad.abs().amax(dim=(1, 2)) > 0
+    assert moved.any()
+    if detach_radii:
+        torch.testing.assert_close(per_view, torch.zeros_like(per_view), rtol=0, atol=1e-7)
+    else:
+        assert per_view[moved].abs().max() > 1e-3
+
+
 def test_centre_bank_is_first_in_first_out_and_size_zero_holds_nothing():
     bank = packing_loss.CentreBank(3, 2)
     for k in range(4):
