@@ -289,9 +289,9 @@ def _window_pairs(x: np.ndarray, side: float, reach: float, cells: int, overlapp
 
     batches = _batches(cells, d, len(x), BATCH_ROWS)
     found = [(np.empty(0, np.int64), np.empty(0, np.int64))]
-    # FAISS computes distances through BLAS (x.y) only for searches larger than this global
-    # threshold (128000 query-row pairs in FAISS 1.15); for these windows BLAS is about 30 % faster
-    # than its pair-by-pair loop, and the float32 margins above cover either form.
+    # FAISS computes distances through BLAS (x.y) only where queries x dimension exceeds this
+    # global threshold (128000 in FAISS 1.15: 16000 queries in 8D); for these windows BLAS is about
+    # 30 % faster than its pair-by-pair loop, and the float32 margins above cover either form.
     blas_threshold = faiss.cvar.distance_compute_blas_threshold
     faiss.cvar.distance_compute_blas_threshold = 1
     try:
