@@ -164,7 +164,8 @@ def test_an_untrained_infonce_run_has_the_random_encoders_accuracy():
 
 @pytest.mark.parametrize("field, value", [("views", 1), ("d", 1), ("loss", "triplet"), ("data", "imagenet"),
                                           ("batch_size", 200), ("images", 5000), ("optimizer", "rmsprop"), ("momentum", 1.0),
-                                          ("profile", "nope"), ("colour", 3), ("baselines", "yes")])
+                                          ("profile", "nope"), ("colour", 3), ("baselines", "yes"),
+                                          ("detach_radii", "no")])
 def test_bad_settings_name_their_field(field, value):
     with pytest.raises(ConfigError) as error:
         SSLConfig.from_dict({"images": 100, field: value})
