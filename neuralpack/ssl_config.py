@@ -48,8 +48,8 @@ class SSLConfig:
     batch_size: int = 64
     steps: int = 1000
     loss: str = "packing"
-    r_s: float = 1.0
-    radius_weight: float = 1.0
+    r_s: float = 4.0
+    radius_weight: float = 0.5
     power: int = 2
     detach_radii: bool = True
     standardise: bool = True
