@@ -63,18 +63,26 @@ def validate(settings: dict) -> None:
     measured_phi_c(settings)
 
 
-def _mean(rows: list[dict], column: str) -> tuple[float, float]:
-    """Mean over rows of a numeric column and its standard error (NaN with one row)."""
-    values = np.array([float(row[column]) if row.get(column) not in (None, "") else np.nan for row in rows])
+def _column(rows: list[dict], column: str) -> np.ndarray:
+    """A numeric column of rows (NaN where a row has no value)."""
+    return np.array([float(row[column]) if row.get(column) not in (None, "") else np.nan for row in rows])
+
+
+def _mean_and_error(values: np.ndarray) -> tuple[float, float]:
+    """Mean of values and its standard error (NaN with one value)."""
     error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
     return float(values.mean()), float(error)
+
+
+def _mean(rows: list[dict], column: str) -> tuple[float, float]:
+    """Mean over rows of a numeric column and its standard error."""
+    return _mean_and_error(_column(rows, column))
 
 
 def _knn_gap(rows: list[dict], method: str) -> tuple[float, float]:
     """Packing's kNN accuracy minus ``method``'s, paired by run (both are measured in the same
     run), averaged over rows, and its standard error."""
-    column = METHODS[method] + "knn_accuracy"
-    return _mean([{"gap": float(row["knn_accuracy"]) - float(row[column])} for row in rows], "gap")
+    return _mean_and_error(_column(rows, "knn_accuracy") - _column(rows, METHODS[method] + "knn_accuracy"))
 
 
 def report(settings: dict, runs, figures, executor) -> Section:

@@ -20,7 +20,7 @@ from neuralpack.overlap import flat_overlaps
 
 def packing_loss(embeddings: torch.Tensor, ids: torch.Tensor, bank: "CentreBank", r_s: float,
                  radius_weight: float, power: int,
-                 detach_radii: bool = True) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
+                 detach_radii: bool) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
     """The packing loss of one batch (see the module docstring) and what it measured.
 
     embeddings (B, m, d): unit view embeddings; ids (B,) int64 image indices; bank: the fixed

@@ -201,7 +201,7 @@ def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", 
             loss = info_nce_loss(embeddings, cfg.temperature)
             if recorded:                        # the packing observables only, without gradient
                 with torch.no_grad():
-                    _, active, _, radii = packing_loss(embeddings, ids, bank, cfg.r_s, 0.0, cfg.power)
+                    _, active, _, radii = packing_loss(embeddings, ids, bank, cfg.r_s, 0.0, cfg.power, cfg.detach_radii)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

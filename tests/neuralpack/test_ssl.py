@@ -74,7 +74,7 @@ def test_packing_loss_matches_loops_with_a_bank(power):
     ids[0] = bank.contents()[2][-1]                                      # an image whose old centre is in the bank
     embeddings = functional.normalize(torch.randn(12, 4, 5, generator=generator) * 0.3 + torch.randn(12, 1, 5, generator=generator) * 0.2, dim=-1)
     embeddings.requires_grad_()
-    loss, active, centres, radii = packing_loss.packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
+    loss, active, centres, radii = packing_loss.packing_loss(embeddings, ids, bank, 0.5, 0.3, power, True)
     expected, expected_active = reference_packing_loss(embeddings, ids, bank, 0.5, 0.3, power)
     assert float(loss.detach()) == pytest.approx(expected, rel=1e-5) and active == pytest.approx(expected_active)
     assert 0 < active < 1
