@@ -422,8 +422,9 @@ def _forward_targets(cell, offset, flat, start, lo, hi, cells, w, limit2, pendin
 
     Along axis k, p lies in the target's slab (no gap), one slab above it (gap = p's distance to
     the lower face of its own cell) or one below it (gap = distance to the upper face); a
-    depth-first search over axes d - 1 .. 0 adds the squared gaps and drops a branch as soon as
-    they reach limit2 or its cells all fall outside [lo, cell of p).
+    depth-first search over axes d - 1 .. 1 adds the squared gaps and drops a branch as soon as
+    they reach limit2 or its cells all fall outside [lo, cell of p); ``_leaf_targets`` takes the
+    three cells along axis 0 at once.
     """
     n, d = cell.shape
     stride = np.empty(d, np.int64)
@@ -434,6 +435,9 @@ def _forward_targets(cell, offset, flat, start, lo, hi, cells, w, limit2, pendin
     for p in range(n):
         upper = min(hi, flat[p])
         if upper <= lo:
+            continue
+        if d == 1:
+            count = _leaf_targets(cell, offset, start, lo, upper, cells, w, limit2, p, 0.0, 0, pending, count)
             continue
         level, choice[0], gaps[0], base[0] = 0, -1, 0.0, 0
         while level >= 0:
@@ -452,13 +456,27 @@ def _forward_targets(cell, offset, flat, start, lo, hi, cells, w, limit2, pendin
             t = base[level] + slab * stride[k]
             if total >= limit2 or t >= upper or t + stride[k] <= lo:
                 continue
-            if k > 0:
+            if k > 1:
                 level += 1
                 choice[level], gaps[level], base[level] = -1, total, t
-            elif start[t] < start[t + 1]:
-                if count < len(pending):
-                    pending[count, 0], pending[count, 1] = t - lo, p
-                count += 1
+            else:
+                count = _leaf_targets(cell, offset, start, lo, upper, cells, w, limit2, p, total, t, pending, count)
+    return count
+
+
+@numba.njit(nogil=True, inline="always")
+def _leaf_targets(cell, offset, start, lo, upper, cells, w, limit2, p, total, base, pending, count):
+    """``_forward_targets`` along axis 0: the cells base + slab (slab = p's slab, the one below
+    and the one above) in [lo, upper), occupied and closer than sqrt(limit2) with the squared gaps
+    total of the other axes; returns the new count."""
+    own, below = cell[p, 0], offset[p, 0]
+    above = w - below
+    for t, gap in ((base + own, 0.0), (base + (own - 1 if own > 0 else cells - 1), below),
+                   (base + (own + 1 if own < cells - 1 else 0), above)):
+        if total + gap * gap < limit2 and lo <= t < upper and start[t] < start[t + 1]:
+            if count < len(pending):
+                pending[count, 0], pending[count, 1] = t - lo, p
+            count += 1
     return count
 
 
@@ -510,16 +528,17 @@ def _fill_rows(cell, offset, start, lo, hi, cells, w, limit2, low, high, pending
             t //= cells
     for e in range(len(pending)):
         c, p = pending[e, 0], pending[e, 1]
-        rows[fill[c]] = p
+        row = fill[c]
+        rows[row] = p
         gaps = 0.0
         for k in range(d):
             step = cell[p, k] - slabs[c, k]                      # p lies step slabs above the cell
             step += cells if step < -1 else -cells if step > 1 else 0
             v = offset[p, k] + (step - 0.5) * w
-            coords[fill[c], k] = v
-            gap = max(low[lo + c, k] - v, 0.0) + max(v - high[lo + c, k], 0.0)
+            coords[row, k] = v
+            gap = max(low[lo + c, k] - v, v - high[lo + c, k], 0.0)
             gaps += gap * gap
-        fill[c] += gaps < limit2                                  # otherwise the next one overwrites it
+        fill[c] = row + (gaps < limit2)                          # otherwise the next one overwrites it
     return fill
 
 
