@@ -536,7 +536,7 @@ def _fill_rows(cell, offset, start, lo, hi, cells, w, limit2, low, high, pending
             step += cells if step < -1 else -cells if step > 1 else 0
             v = offset[p, k] + (step - 0.5) * w
             coords[row, k] = v
-            gap = max(low[lo + c, k] - v, v - high[lo + c, k], 0.0)
+            gap = max(low[lo + c, k] - v, v - high[lo + c, k], 0.0)      # the cell is occupied: low <= high
             gaps += gap * gap
         fill[c] = row + (gaps < limit2)                          # otherwise the next one overwrites it
     return fill
