@@ -1,12 +1,14 @@
 """neuralpack: class-manifold packing with neural encoders, and the suite around the particle engine.
 
-physics_baseline is imported first on purpose: it shortens the OpenMP spin of worker threads
-(GOMP_SPINCOUNT), which must be set before torch or faiss load their OpenMP runtime.
+The first line shortens the OpenMP busy wait (``physics_baseline.openmp``) before torch or FAISS
+load their OpenMP runtime; a package's ``__init__`` runs before any of its modules.
 
 ``from neuralpack import train`` gives the training function of ``neuralpack.training``, imported
 on first use so that the particle commands and sweep workers do not pay for torch and FAISS.
 """
-import physics_baseline  # noqa: F401
+from physics_baseline import openmp
+
+openmp.shorten_spin()
 
 __all__ = ["train"]
 

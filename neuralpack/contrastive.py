@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from physics_baseline.config import ConfigError, as_float
+from physics_baseline.validate import ConfigError, as_float
 
 
 def info_nce_loss(embeddings: torch.Tensor, temperature: float) -> torch.Tensor:

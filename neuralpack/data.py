@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 from torchvision.transforms import v2
 
 from neuralpack.splits import DIGITS_SPLIT_SEED, DIGITS_TEST_FRACTION, held_out_split
-from physics_baseline.config import ConfigError, as_choice, as_float, as_int
+from physics_baseline.validate import ConfigError, as_choice, as_float, as_int
 
 # Augmentation of one 8x8 digit: integer shifts of at most 1 pixel (translate is a fraction of
 # the 8-pixel side), rotations up to 15 degrees, scaling by 0.85-1.15, additive Gaussian noise of

@@ -19,7 +19,7 @@ import torch
 import torchvision
 from torch import nn
 
-from physics_baseline.config import ConfigError, as_choice, as_int
+from physics_baseline.validate import ConfigError, as_choice, as_int
 
 
 class EmbeddingTable(nn.Module):

@@ -12,7 +12,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from physics_baseline.config import ConfigError, as_int
+from physics_baseline.validate import ConfigError, as_int
 
 
 def knn_accuracy(train_features, train_labels, test_features, test_labels, k: int = 20) -> float:

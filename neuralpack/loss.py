@@ -14,7 +14,7 @@ radii (radians). On a periodic torus the caller passes the minimum-image displac
 import torch
 from torch import nn
 
-from physics_baseline.config import ConfigError, as_choice, as_float
+from physics_baseline.validate import ConfigError, as_choice, as_float
 
 GEOMETRIES = ("euclidean", "sphere")
 

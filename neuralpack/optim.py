@@ -15,7 +15,7 @@ gradient: lr is a relative step, not in the units of p.
 """
 import torch
 
-from physics_baseline.config import ConfigError, as_float
+from physics_baseline.validate import ConfigError, as_float
 
 HYPERPARAMETERS = ("lr", "momentum", "weight_decay", "trust_coefficient", "eps")
 

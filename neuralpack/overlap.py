@@ -21,17 +21,12 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-# physics_baseline first: it shortens OpenMP's busy wait (GOMP_SPINCOUNT), which an OpenMP runtime
-# reads once, when it loads (here with torch or faiss, unless something loaded one before). With
-# the default wait, many small FAISS searches on shared cores ran 20x slower.
-from physics_baseline import ConfigError  # noqa: I001
-
 import faiss
 import numba
 import numpy as np
 import torch
 
-from physics_baseline.config import as_float, as_int
+from physics_baseline.validate import ConfigError, as_float, as_int
 from physics_baseline.neighbors import largest_displacements
 from neuralpack.space import Sphere, Torus
 

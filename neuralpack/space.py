@@ -17,9 +17,9 @@ import torch
 from scipy.optimize import brentq
 from scipy.special import betainc
 
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 from physics_baseline.box import box_length
-from physics_baseline.config import as_float, as_int
+from physics_baseline.validate import as_float, as_int
 
 
 class Torus:

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 from sklearn.datasets import load_digits
 
-from physics_baseline.config import as_float, as_int
+from physics_baseline.validate import as_float, as_int
 
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0

@@ -34,9 +34,10 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from physics_baseline.config import ConfigError
-from neuralpack import data, evaluation, store
-from neuralpack.report import json_ready
+from physics_baseline import checkpoint as codec
+from physics_baseline.run import Run, json_ready
+from physics_baseline.validate import ConfigError
+from neuralpack import data, evaluation, state
 from neuralpack.contrastive import info_nce_loss
 from neuralpack.encoders import build_encoder
 from neuralpack.loss import manifold_centres, manifold_radii
@@ -45,19 +46,18 @@ from neuralpack.overlap import flat_overlaps
 from neuralpack.packing_loss import CentreBank, packing_loss
 from neuralpack.space import Sphere
 from neuralpack.ssl_config import RESUMABLE, SSLConfig
-from neuralpack.train_config import TrainingDiverged
+from neuralpack.diverged import TrainingDiverged
 
 SERIES = ("steps", "active_fraction", "loss", "radius_mean")
 OBSERVABLES = ("step", "knn_accuracy", "active_fraction", "phi_eff", "radius_mean", "radius_q10",
                "radius_q50", "radius_q90", "centre_distance", "nn_distance")
-CHECKPOINT_VERSION = 1
 INFONCE_CHECKPOINT = "checkpoint-infonce.npz"
 EVALUATIONS, ENCODER = "evaluations.csv", "encoder.pt"
 EMBED_BATCH = 1024                                     # images per forward pass when evaluating
 
 
 @dataclass
-class SSLRun:
+class SSLRun(Run):
     """A finished self-supervised run.
 
     Series, one entry per record (every ``record_every`` steps), measured on the batch of that
@@ -95,21 +95,37 @@ class SSLRun:
             "last_step": int(self.steps[-1]) if len(self.steps) else 0,
             "wall_time_s": self.wall_time,
         }
-        return json_ready(values)
+        return json_ready({**values, "d": self.config.d})
+
+    def series(self) -> dict[str, np.ndarray]:
+        """step, active_fraction, loss and radius_mean, each of the batch of a recorded step."""
+        return {**super().series(), "radius_mean": self.radius_mean}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The probe manifolds' final centres (P, d) and radii (P,)."""
+        return {"centres": self.probe_centres, "radii": self.probe_radii}
+
+    def extra_files(self) -> dict[str, bytes]:
+        """evaluations.csv (the OBSERVABLES of each evaluation) and encoder.pt (the trained
+        encoder's state dict)."""
+        table = io.StringIO()
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(OBSERVABLES)
+        writer.writerows([evaluation[k] for k in OBSERVABLES] for evaluation in self.evaluations)
+        return {EVALUATIONS: table.getvalue().encode(), ENCODER: state.to_bytes(self.encoder.state_dict())}
 
 
-def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
-          progress: Callable[[int, float], None] | None = None, **config) -> SSLRun:
+def train(cfg: SSLConfig, *, checkpoint: str | os.PathLike | None = None, resume: bool = False,
+          progress: Callable[[int, float], None] | None = None) -> SSLRun:
     """Train an encoder on instance manifolds, then evaluate it and (``baselines``) its baselines.
 
-    config: the fields of ``SSLConfig`` (``profile=NAME`` reads configs/ssl/NAME.yaml). checkpoint:
+    cfg: a validated ``SSLConfig`` (``SSLConfig.from_dict``). checkpoint:
     a path written atomically every ``checkpoint_every`` steps (the InfoNCE baseline keeps its own
     beside it); with ``resume=True`` the run continues from it and ends exactly where an
     uninterrupted run would. progress: called as progress(step, active_fraction) at every record,
     the baseline's steps counted after the encoder's (``total_steps``).
     Raises TrainingDiverged when the loss or a weight becomes NaN or infinite.
     """
-    cfg = SSLConfig.from_dict(config)
     began = time.perf_counter()
     device = pick_device(cfg.device)
     (train_images, train_labels), (test_images, test_labels) = data.image_splits(
@@ -173,11 +189,15 @@ def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", 
     optimiser = _optimiser(cfg, encoder)
     bank = CentreBank(cfg.bank if loss_name == "packing" else 0, cfg.d)
     records, evaluations, start, saved = {name: [] for name in SERIES}, [], 0, None
-    if checkpoint is not None and checkpoint.exists():
-        if not resume:
-            raise ConfigError("checkpoint", f"{checkpoint} exists; pass resume=True to continue it")
-        start, records, evaluations = _load_checkpoint(checkpoint, cfg, loss_name, encoder, optimiser, bank)
-        saved = start
+    key = {**codec.resume_key(cfg.to_dict(), RESUMABLE), "trained_loss": loss_name}
+    if codec.refuse_unasked_resume(checkpoint, resume):
+        restored = codec.load(checkpoint, key, SERIES)
+        states = state.from_array(restored.arrays["state"])
+        encoder.load_state_dict(states["encoder"])
+        optimiser.load_state_dict(states["optimiser"])
+        bank.load_state_dict(states["bank"])
+        start, records, saved = restored.step, restored.records, restored.step
+        evaluations = json.loads(str(restored.arrays["evaluations"]))
     augment = data.augmentation(cfg.data)
     batches_per_epoch = len(images) // cfg.batch_size
     if batches_per_epoch == 0:
@@ -213,7 +233,9 @@ def _fit(cfg: SSLConfig, loss_name: str, images: torch.Tensor, probe: "_Probe", 
             if progress is not None:
                 progress(offset + step + 1, active)
         if checkpoint is not None and (step + 1) % cfg.checkpoint_every == 0:
-            _save_checkpoint(checkpoint, cfg, loss_name, encoder, optimiser, bank, step + 1, records, evaluations)
+            states = {"encoder": encoder.state_dict(), "optimiser": optimiser.state_dict(), "bank": bank.state_dict()}
+            codec.save(checkpoint, key, step + 1, records, evaluations=json.dumps(evaluations),
+                       state=state.to_array(states))
             saved = step + 1
     return _Fit(encoder, records, evaluations, cfg.steps - start)
 
@@ -312,77 +334,4 @@ def _final(observed: dict) -> dict:
             "radius_mean": observed["radius_mean"]}
 
 
-def write_run(run_dir: str | os.PathLike, run: SSLRun) -> dict:
-    """Write a finished run: series.csv, evaluations.csv, final.npz, encoder.pt, the training plot,
-    then summary.json; returns the summary.
-
-    series.csv: step, active_fraction, loss, radius_mean (the batch's). evaluations.csv: the
-    OBSERVABLES of each evaluation. final.npz: probe centres (P, d) and radii (P,). encoder.pt: the
-    trained encoder's state dict. summary.json: ``run.summary()`` plus config_key and d.
-    """
-    from neuralpack import plots
-
-    run_dir = Path(run_dir)
-    store.atomic_write_text(run_dir / store.SERIES, _csv(["step", *SERIES[1:]], zip(
-        run.steps.tolist(), run.active_fraction.tolist(), run.loss.tolist(), run.radius_mean.tolist())))
-    store.atomic_write_text(run_dir / EVALUATIONS, _csv(list(OBSERVABLES),
-                                                        ([e[k] for k in OBSERVABLES] for e in run.evaluations)))
-    store.atomic_save_npz(run_dir / store.FINAL, centres=run.probe_centres, radii=run.probe_radii)
-    weights = io.BytesIO()
-    torch.save(run.encoder.state_dict(), weights)
-    store.atomic_write_bytes(run_dir / ENCODER, weights.getvalue())
-    plots.plot_ssl_training(run.evaluations, run.baselines, run_dir / plots.SSL_PLOT)
-    config = run.config.to_dict()
-    summary = {**run.summary(), "config_key": store.run_key(config), "d": config["d"]}
-    store.atomic_write_text(run_dir / store.SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    return summary
-
-
-def _csv(header: list[str], rows) -> str:
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return table.getvalue()
-
-
-def _resume_key(cfg: SSLConfig, loss_name: str) -> dict:
-    """What a checkpoint must share with the run that resumes it."""
-    return {**{key: value for key, value in cfg.to_dict().items() if key not in RESUMABLE}, "trained_loss": loss_name}
-
-
-def _save_checkpoint(path: Path, cfg: SSLConfig, loss_name: str, encoder: nn.Module, optimiser, bank: CentreBank,
-                     step: int, records: dict, evaluations: list[dict]) -> None:
-    """Write the state after ``step`` steps to path atomically (an .npz: records, evaluations as
-    JSON, and the torch.save bytes of the encoder, optimiser and bank states)."""
-    state = io.BytesIO()
-    torch.save({"encoder": encoder.state_dict(), "optimiser": optimiser.state_dict(), "bank": bank.state_dict()},
-               state)
-    store.atomic_save_npz(path, version=CHECKPOINT_VERSION, config=json.dumps(_resume_key(cfg, loss_name), sort_keys=True),
-                          step=step, evaluations=json.dumps(evaluations),
-                          state=np.frombuffer(state.getvalue(), dtype=np.uint8),
-                          **{name: np.asarray(values) for name, values in records.items()})
-
-
-def _load_checkpoint(path: Path, cfg: SSLConfig, loss_name: str, encoder: nn.Module, optimiser,
-                     bank: CentreBank) -> tuple[int, dict, list[dict]]:
-    """Restore encoder, optimiser and bank from path; returns (step, records, evaluations)."""
-    with np.load(path) as saved:
-        if int(saved["version"]) != CHECKPOINT_VERSION:
-            raise ConfigError("checkpoint", f"{path} has format version {int(saved['version'])}, "
-                                            f"expected {CHECKPOINT_VERSION}")
-        config, key = json.loads(str(saved["config"])), _resume_key(cfg, loss_name)
-        if config != key:
-            differ = sorted(k for k in config.keys() | key.keys() if config.get(k) != key.get(k))
-            raise ConfigError("checkpoint", f"{path} belongs to another run (differs in {', '.join(differ)})")
-        state = torch.load(io.BytesIO(saved["state"].tobytes()), weights_only=True, map_location="cpu")
-        records = {name: saved[name].tolist() for name in SERIES}
-        evaluations = json.loads(str(saved["evaluations"]))
-        step = int(saved["step"])
-    encoder.load_state_dict(state["encoder"])
-    optimiser.load_state_dict(state["optimiser"])
-    bank.load_state_dict(state["bank"])
-    return step, records, evaluations
-
-
-__all__ = ["SSLRun", "effective_packing_fraction", "pick_device", "ssl_encoder", "train", "write_run"]
+__all__ = ["SSLRun", "effective_packing_fraction", "pick_device", "ssl_encoder", "train"]

@@ -4,12 +4,9 @@ Each training image is an instance manifold: the embeddings of ``views`` augment
 """
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 from neuralpack.splits import digits_train_images
-from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
+from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 DATASETS = ("digits", "mnist", "cifar10")
 ENCODERS = ("cnn", "mlp", "resnet18")
@@ -18,7 +15,6 @@ OPTIMIZERS = ("sgd", "adam", "lars")
 DEVICES = ("auto", "cpu", "cuda")
 MAX_DIMENSION = 4096
 RESUMABLE = ("steps", "checkpoint_every", "device")  # the fields a resumed run may change
-PROFILES = Path(__file__).resolve().parent.parent / "configs" / "ssl"
 
 
 @dataclass
@@ -70,11 +66,7 @@ class SSLConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "SSLConfig":
-        """Build and validate from a mapping; ``profile=NAME`` reads configs/ssl/NAME.yaml first
-        (the other keys override it); unknown keys are refused by name."""
-        values = dict(values)
-        if "profile" in values:
-            values = {**read_profile(values.pop("profile")), **values}
+        """Build and validate from a mapping; unknown keys are refused by name."""
         refuse_unknown_keys(cls, values, "for task=ssl")
         return cls(**values).validated()
 
@@ -130,11 +122,3 @@ class SSLConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def read_profile(name) -> dict:
-    """The settings of configs/ssl/NAME.yaml."""
-    available = sorted(path.stem for path in PROFILES.glob("*.yaml"))
-    if str(name) not in available:
-        raise ConfigError("profile", f"must be one of {', '.join(available)}; got {name!r}")
-    return yaml.safe_load((PROFILES / f"{name}.yaml").read_text()) or {}

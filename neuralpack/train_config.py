@@ -1,41 +1,20 @@
 """The settings of a training run (``neuralpack.training``), validated without loading torch.
 
-Kept apart from the training loop so that the command line can parse and check them, and name
-``TrainingDiverged``, at the cost of a NumPy import.
+Kept apart from the training loop so that the settings are checked before torch loads.
 """
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from neuralpack.splits import digits_train_images
 from physics_baseline.box import box_length
-from physics_baseline.config import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
+from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 ENCODERS = ("embedding_table", "random_feature_linear", "mlp", "cnn")
 SPACES = ("torus", "sphere")
 MAX_DIMENSION = 64
 RESUMABLE = ("steps", "checkpoint_every")  # the fields a resumed run may change
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss, a weight or a centre became NaN or infinite; the last checkpoint written is kept.
-
-    step: the step at which it was found; checkpoint: the kept file, or None when none was written.
-    """
-
-    def __init__(self, step: int, what: str, lr: float, checkpoint: Path | None, checkpoint_step: int | None):
-        if checkpoint is None:
-            kept = "no checkpoint file was given"
-        elif checkpoint_step is None:
-            kept = f"no checkpoint was written before it ({checkpoint} does not exist)"
-        else:
-            kept = f"the checkpoint of step {checkpoint_step} is kept in {checkpoint}"
-        super().__init__(f"training diverged at step {step}: {what} became NaN or infinite; {kept}. "
-                         f"Try a smaller lr (now {lr:g}).")
-        self.step = step
-        self.checkpoint = checkpoint if checkpoint_step is not None else None
 
 
 @dataclass

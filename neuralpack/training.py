@@ -23,10 +23,7 @@ Lengths are in diameters on the torus (a fixed radius is 1/2, the box side follo
 monodisperse particles) and in radians on the unit sphere (a fixed cap angle theta solves
 N cap_fraction(theta) = phi). Steps are optimiser steps.
 """
-import csv
 import dataclasses
-import io
-import json
 import math
 import os
 import time
@@ -39,19 +36,19 @@ import torch
 from torch import nn
 
 from physics_baseline import box as geometry
+from physics_baseline import checkpoint as codec
 from physics_baseline import dynamics
-from physics_baseline.config import ConfigError
-from physics_baseline.simulate import AbsorbingRun
 from physics_baseline.neighbors import default_skin
-from neuralpack import data, store
+from physics_baseline.run import AbsorbingRun
+from neuralpack import data, state
 from neuralpack.encoders import build_encoder
 from neuralpack.loss import _hinge, manifold_centres, manifold_radii, sphere_hinge_pair_loss
 from neuralpack.overlap import TorusOverlapList, overlap_counts, sphere_overlaps
 from neuralpack.space import Sphere, Torus
-from neuralpack.train_config import RESUMABLE, TrainConfig, TrainingDiverged
+from neuralpack.diverged import TrainingDiverged
+from neuralpack.train_config import RESUMABLE, TrainConfig
 
 SERIES = ("steps", "active_fraction", "loss", "active_count")
-CHECKPOINT_VERSION = 1
 
 
 @dataclass
@@ -75,36 +72,47 @@ class TrainRun(AbsorbingRun):
     steps_taken: int               # steps executed in this call
     encoder: nn.Module = dataclasses.field(repr=False, compare=False, default=None)  # the trained encoder
 
+    def series(self) -> dict[str, np.ndarray]:
+        """step, active_fraction, loss (hinge loss per class) and active_count (|Q|)."""
+        return {**super().series(), "active_count": self.active_count}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """centres (N, d), radii (N,), and side on the torus (absent on the sphere)."""
+        side = {} if self.side is None else {"side": self.side}
+        return {"centres": self.centres, "radii": self.radii, **side}
+
     def summary(self) -> dict:
-        """The run's scalar results, JSON-ready (NaN as None)."""
+        """The run's scalar results, JSON-ready (NaN as None), with its n_classes and d."""
         return {**self.series_summary(),
                 "final_active_count": int(self.active_count[-1]) if len(self.active_count) else None,
-                "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None}
+                "steps_per_s": self.steps_taken / self.wall_time if self.wall_time > 0 else None,
+                "n_classes": self.config.n_classes, "d": self.config.d}
 
 
-def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
-          progress: Callable[[int, float], None] | None = None, **config) -> TrainRun:
+def train(cfg: TrainConfig, *, checkpoint: str | os.PathLike | None = None, resume: bool = False,
+          progress: Callable[[int, float], None] | None = None) -> TrainRun:
     """Train one encoder by particle-wise SGD until it is absorbed (f_a = 0) or ``steps`` are taken.
 
-    config: the fields of ``TrainConfig``. checkpoint: a path written atomically every
+    cfg: a validated ``TrainConfig`` (``TrainConfig.from_dict``). checkpoint: a path written atomically every
     ``checkpoint_every`` steps; with ``resume=True`` the run continues from it when it exists (its
     config must match, ``steps`` may grow) and ends exactly where an uninterrupted run would.
     progress: called as progress(step, active_fraction) at every record.
     Raises TrainingDiverged when a loss, weight or centre becomes NaN or infinite (the last
     checkpoint written is kept).
     """
-    cfg = TrainConfig.from_dict(config)
     space = (_TorusSpace if cfg.space == "torus" else _SphereSpace)(cfg)
     manifolds = (_TableManifolds if cfg.encoder == "embedding_table" else _SampleManifolds)(cfg, space)
     optimiser = _optimiser(cfg, manifolds.encoder)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     records = {name: [] for name in SERIES}
     start, saved = 0, None
-    if checkpoint is not None and checkpoint.exists():
-        if not resume:
-            raise ConfigError("checkpoint", f"{checkpoint} exists; pass resume=True to continue it")
-        start, records = _load_checkpoint(checkpoint, cfg, manifolds.encoder, optimiser)
-        saved = start
+    key = codec.resume_key(cfg.to_dict(), RESUMABLE)
+    if codec.refuse_unasked_resume(checkpoint, resume):
+        restored = codec.load(checkpoint, key, SERIES)
+        states = state.from_array(restored.arrays["state"])
+        manifolds.encoder.load_state_dict(states["encoder"])
+        optimiser.load_state_dict(states["optimiser"])
+        start, records, saved = restored.step, restored.records, restored.step
     pick = dynamics.selective_batch if cfg.batch == "selective" else dynamics.probabilistic_batch
     step = start
     began = time.perf_counter()
@@ -129,7 +137,8 @@ def train(checkpoint: str | os.PathLike | None = None, resume: bool = False,
         if not (torch.isfinite(loss) and all(torch.isfinite(weight).all() for weight in weights)):
             raise TrainingDiverged(step, "the loss or a weight", cfg.lr, checkpoint, saved)
         if checkpoint is not None and step % cfg.checkpoint_every == 0:
-            _save_checkpoint(checkpoint, cfg, manifolds.encoder, optimiser, step, records)
+            codec.save(checkpoint, key, step, records, state=state.to_array(
+                {"encoder": manifolds.encoder.state_dict(), "optimiser": optimiser.state_dict()}))
             saved = step
     elapsed = time.perf_counter() - began
 
@@ -384,64 +393,4 @@ class PlainSGD(torch.optim.Optimizer):
                     weight.sub_(group["lr"] * weight.grad)
 
 
-def write_run(run_dir: str | os.PathLike, run: TrainRun) -> dict:
-    """Write a finished training run: series.csv, final.npz, then summary.json; returns the summary.
-
-    series.csv: step, active_fraction, loss (hinge loss per class), active_count (|Q|).
-    final.npz: centres (N, d), radii (N,), side (torus; absent on the sphere).
-    summary.json: ``run.summary()`` plus config_key (``store.run_key`` of the config), n_classes, d.
-    """
-    run_dir = Path(run_dir)
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["step", "active_fraction", "loss", "active_count"])
-    writer.writerows(zip(run.steps.tolist(), run.active_fraction.tolist(), run.loss.tolist(),
-                         run.active_count.tolist()))
-    store.atomic_write_text(run_dir / store.SERIES, table.getvalue())
-    side = {} if run.side is None else {"side": run.side}
-    store.atomic_save_npz(run_dir / store.FINAL, centres=run.centres, radii=run.radii, **side)
-    config = run.config.to_dict()
-    summary = {**run.summary(), "config_key": store.run_key(config), "n_classes": config["n_classes"],
-               "d": config["d"]}
-    store.atomic_write_text(run_dir / store.SUMMARY, json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    return summary
-
-
-def _resume_key(cfg: TrainConfig) -> dict:
-    """The config fields a checkpoint must share with the run that resumes it."""
-    return {key: value for key, value in cfg.to_dict().items() if key not in RESUMABLE}
-
-
-def _save_checkpoint(path: Path, cfg: TrainConfig, encoder: nn.Module, optimiser: torch.optim.Optimizer,
-                     step: int, records: dict) -> None:
-    """Write the state at ``step`` to path atomically: an .npz holding the records and, as bytes,
-    the ``torch.save`` of the encoder's and the optimiser's state dicts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = io.BytesIO()
-    torch.save({"encoder": encoder.state_dict(), "optimiser": optimiser.state_dict()}, state)
-    key = json.dumps(_resume_key(cfg), sort_keys=True)
-    series = {name: np.asarray(values) for name, values in records.items()}
-    store.atomic_save_npz(path, version=CHECKPOINT_VERSION, config=key, step=step,
-                          state=np.frombuffer(state.getvalue(), dtype=np.uint8), **series)
-
-
-def _load_checkpoint(path: Path, cfg: TrainConfig, encoder: nn.Module,
-                     optimiser: torch.optim.Optimizer) -> tuple[int, dict]:
-    """Restore encoder and optimiser from path; returns (step, records)."""
-    with np.load(path) as saved:
-        if int(saved["version"]) != CHECKPOINT_VERSION:
-            raise ConfigError("checkpoint", f"{path} has format version {int(saved['version'])}, "
-                                            f"expected {CHECKPOINT_VERSION}")
-        config, key = json.loads(str(saved["config"])), _resume_key(cfg)
-        if config != key:
-            differ = sorted(k for k in config.keys() | key.keys() if config.get(k) != key.get(k))
-            raise ConfigError("checkpoint", f"{path} belongs to another run (differs in {', '.join(differ)})")
-        state = torch.load(io.BytesIO(saved["state"].tobytes()), weights_only=True)
-        records = {name: saved[name].tolist() for name in SERIES}
-        step = int(saved["step"])
-    encoder.load_state_dict(state["encoder"])
-    optimiser.load_state_dict(state["optimiser"])
-    return step, records
-
-
-__all__ = ["TrainConfig", "TrainRun", "TrainingDiverged", "train", "write_run"]
+__all__ = ["TrainConfig", "TrainRun", "TrainingDiverged", "train"]

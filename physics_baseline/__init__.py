@@ -1,18 +1,14 @@
 """Spheres in a periodic box in d dimensions, driven by BRO, SGD and related absorbing-state dynamics."""
-import os
+from physics_baseline import openmp
 
-# numba's OpenMP threads busy-wait (GNU default: 300,000 spins) between parallel regions. When two
-# processes share the cores (two runs side by side, a sweep) the spinners steal each other's time
-# slices and a run became ~100x slower here (15 instead of 1400 steps/s, n = 5000). A short spin
-# keeps the single-run speed and limits that loss to the fair share. It must be set before the
-# OpenMP runtime loads (at the first parallel kernel); a user's own setting wins.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+openmp.shorten_spin()
 
-from physics_baseline.config import ConfigError, SimulationConfig
-from physics_baseline.dynamics import RULES
-from physics_baseline.simulate import Run, simulate
+from physics_baseline.config import SimulationConfig  # noqa: E402  (after the spin is set)
+from physics_baseline.dynamics import RULES  # noqa: E402
+from physics_baseline.run import Run  # noqa: E402
+from physics_baseline.simulate import ParticleRun, simulate  # noqa: E402
+from physics_baseline.validate import ConfigError  # noqa: E402
 
 DYNAMICS = tuple(RULES)
 
-__all__ = ["ConfigError", "DYNAMICS", "Run", "SimulationConfig", "simulate"]
+__all__ = ["ConfigError", "DYNAMICS", "ParticleRun", "Run", "SimulationConfig", "simulate"]

@@ -132,7 +132,7 @@ def is_steady(active_fraction: np.ndarray, windows: int = 4) -> bool:
     least-squares line (so that a trend does not inflate them). The series is steady when the
     least-squares slope b = sum_k c_k m_k, c_k = (k - kbar) / sum (k - kbar)^2, obeys
     |b| <= 2 s sqrt(sum_k c_k^2). On stationary AR(1) series of 400 records the rule rejects 4 % at
-    tau_int = 1/2 record, 9 % at 2, 12 % at 5 and 19 % at 10 (``python -m experiments.steady_rule``;
+    tau_int = 1/2 record, 9 % at 2, 12 % at 5 and 19 % at 10 (``python -m experiments.studies.steady_rule``;
     tau_int is underestimated from 200 records when it is long): records should span many
     correlation times.
     """

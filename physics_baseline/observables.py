@@ -14,7 +14,8 @@ import numpy as np
 from scipy.special import digamma, polygamma
 
 from physics_baseline.box import ball_volume, minimum_image, wrap
-from physics_baseline.config import MAX_DIMENSION, as_float, as_int
+from physics_baseline.config import MAX_DIMENSION
+from physics_baseline.validate import as_float, as_int
 from physics_baseline.neighbors import VerletList
 
 LIST_SKIN = 0.01            # diameters: margin of the one-shot Verlet lists over the exact test

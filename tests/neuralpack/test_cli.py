@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 import physics_baseline
-from neuralpack import cli, store
+from neuralpack import cli
+from neuralpack.suite import formats
 from physics_baseline.box import box_length, make_radii
 
 SMALL = ["d=2", "n=200", "phi=0.3", "eps=0.05", "steps=50", "tracking=none"]
@@ -31,8 +32,8 @@ def test_simulate_writes_a_consistent_run_directory(tmp_path, capsys):
     assert cli.main(["simulate", *SMALL, f"out={run_dir}"]) == 0
     assert str(run_dir) in capsys.readouterr().out
 
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert config["d"] == 2 and config["n"] == 200 and config["phi"] == 0.3 and config["steps"] == 50
+    kind, config = formats.read_config(run_dir)
+    assert kind == "particles" and config["d"] == 2 and config["n"] == 200 and config["phi"] == 0.3 and config["steps"] == 50
     summary = json.loads((run_dir / "summary.json").read_text())
     with open(run_dir / "series.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -41,7 +42,7 @@ def test_simulate_writes_a_consistent_run_directory(tmp_path, capsys):
     with np.load(run_dir / "final.npz") as final:
         positions, radii, box = final["positions"], final["radii"], float(final["box"])
 
-    assert summary["config_key"] == store.run_key(config)
+    assert summary["config_key"] == formats.run_key(config)
     assert (summary["n"], summary["d"]) == (200, 2)
     assert steps == list(range(steps[-1] + 1)) and steps[-1] == summary["last_step"]
     assert active_fraction[-1] == summary["final_active_fraction"]
@@ -107,13 +108,13 @@ def test_resume_with_another_config_is_refused_untouched(tmp_path, capsys):
 def test_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_path, capsys, monkeypatch):
     real_simulate, pressed = physics_baseline.simulate, []
 
-    def simulate_with_ctrl_c(progress, **config):
+    def simulate_with_ctrl_c(config, *, progress, **engine):
         def press_once_at_step_25(step, active_fraction):
             if step == 25 and not pressed:
                 pressed.append(step)
                 os.kill(os.getpid(), signal.SIGINT)
             progress(step, active_fraction)
-        return real_simulate(progress=press_once_at_step_25, **config)
+        return real_simulate(config, progress=press_once_at_step_25, **engine)
 
     monkeypatch.setattr(physics_baseline, "simulate", simulate_with_ctrl_c)
     dense = ["d=2", "n=200", "phi=0.8", "eps=0.05", "steps=60", "checkpoint_every=10", "tracking=none"]
@@ -140,9 +141,9 @@ def test_bench_gets_the_remaining_arguments(monkeypatch):
     import experiments
 
     seen = []
-    bench = types.ModuleType("experiments.bench")
+    bench = types.ModuleType("experiments.bench.cases")
     bench.main = lambda argv: seen.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "experiments.bench", bench)
+    monkeypatch.setitem(sys.modules, "experiments.bench.cases", bench)
     monkeypatch.setattr(experiments, "bench", bench, raising=False)
     assert cli.main(["bench", "--quick", "d=3"]) == 3
     assert seen == [["--quick", "d=3"]]

@@ -6,7 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from neuralpack.contrastive import InfoNCELoss, info_nce_loss
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 
 def reference_info_nce(embeddings, temperature):

@@ -4,7 +4,7 @@ import torch
 import torchvision
 
 from neuralpack import data
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 
 def test_synthetic_manifolds_shapes_labels_and_determinism():

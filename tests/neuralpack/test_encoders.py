@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from neuralpack.encoders import ENCODERS, EmbeddingTable, build_encoder
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 # (name, input_shape, options): every encoder on the inputs it is meant for, kept small
 CASES = [

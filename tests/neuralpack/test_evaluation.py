@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from neuralpack.evaluation import accuracies, knn_accuracy, linear_probe_accuracy, pca_features
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 
 def blobs(per_class, classes=10, d=12, separation=10.0, seed=0):

@@ -7,7 +7,7 @@ import torch
 
 from neuralpack.loss import (ManifoldHingeLoss, hinge_pair_loss, manifold_centres, manifold_radii,
                              relative_hinge_pair_loss, sphere_hinge_pair_loss)
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 
 def all_pairs(n):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from neuralpack.optim import LARS
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 
 def regression_problem(seed=0, n=20):

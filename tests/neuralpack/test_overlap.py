@@ -8,7 +8,7 @@ from neuralpack import overlap
 from neuralpack.overlap import (dense_flat_overlaps, dense_sphere_overlaps, dense_torus_overlaps, flat_overlaps,
                                 overlap_counts, sphere_overlaps, torus_normal_sums, torus_overlaps)
 from neuralpack.space import Sphere, Torus
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 from physics_baseline.box import make_radii, minimum_image, wrap
 from physics_baseline.neighbors import overlapping_pairs_brute
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from neuralpack.space import Sphere, Torus
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 from physics_baseline.box import box_length, make_radii, minimum_image, packing_fraction, wrap
 
 

@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch.nn import functional
 
-from neuralpack import cli, data, packing_loss, ssl, store
+from neuralpack import cli, data, packing_loss, ssl
+from neuralpack.suite import formats, kinds, runner
 from neuralpack.ssl_config import SSLConfig
-from physics_baseline import ConfigError
+from physics_baseline.validate import ConfigError
 
 TINY = {"images": 96, "batch_size": 32, "views": 4, "d": 4, "steps": 24, "eval_every": 12, "record_every": 1,
         "probe_images": 40, "knn_k": 5, "baselines": False, "device": "cpu", "seed": 3}
@@ -115,7 +116,7 @@ def test_centre_bank_is_first_in_first_out_and_size_zero_holds_nothing():
 
 
 def test_a_tiny_run_lowers_its_loss_and_records_its_observables():
-    run = ssl.train(**TINY)
+    run = ssl.train(SSLConfig.from_dict(TINY))
     assert len(run.loss) == TINY["steps"] and run.steps.tolist() == list(range(TINY["steps"]))
     assert np.mean(run.loss[-6:]) < np.mean(run.loss[:6])
     assert [e["step"] for e in run.evaluations] == [0, 12, 24]
@@ -129,35 +130,36 @@ def test_a_tiny_run_lowers_its_loss_and_records_its_observables():
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
     config = {**TINY, "bank": 40, "checkpoint_every": 8}
-    whole = ssl.train(**config)
-    ssl.train(**{**config, "steps": 16}, checkpoint=tmp_path / "checkpoint.npz")
-    resumed = ssl.train(**config, checkpoint=tmp_path / "checkpoint.npz", resume=True)
+    whole = ssl.train(SSLConfig.from_dict(config))
+    ssl.train(SSLConfig.from_dict({**config, "steps": 16}), checkpoint=tmp_path / "checkpoint.npz")
+    resumed = ssl.train(SSLConfig.from_dict(config), checkpoint=tmp_path / "checkpoint.npz", resume=True)
     assert resumed.steps_taken == 8
     np.testing.assert_array_equal(resumed.loss, whole.loss)
     assert resumed.evaluations == whole.evaluations
     for a, b in zip(resumed.encoder.parameters(), whole.encoder.parameters()):
         assert torch.equal(a, b)
     with pytest.raises(ConfigError) as error:
-        ssl.train(**{**config, "r_s": 2.0}, checkpoint=tmp_path / "checkpoint.npz", resume=True)
+        ssl.train(SSLConfig.from_dict({**config, "r_s": 2.0}), checkpoint=tmp_path / "checkpoint.npz", resume=True)
     assert error.value.field == "checkpoint"
 
 
 def test_the_summary_holds_every_baseline_with_the_same_keys(tmp_path):
-    run = ssl.train(**{**TINY, "steps": 6, "eval_every": 0, "baselines": True})
-    summary = ssl.write_run(tmp_path, run)
-    assert json.loads((tmp_path / store.SUMMARY).read_text()) == summary
+    config = SSLConfig.from_dict({**TINY, "steps": 6, "eval_every": 0, "baselines": True})
+    run = runner.run(kinds.get(kinds.SSL), config, tmp_path, runner.Options(show_progress=False))
+    summary = formats.read_summary(tmp_path)
+    assert json.loads((tmp_path / formats.SUMMARY).read_text()) == summary
     assert set(summary["baselines"]) == {"random_encoder", "pca", "raw_pixels", "infonce"}
     for values in summary["baselines"].values():
         assert 0 <= values["knn_accuracy"] <= 1 and 0 <= values["linear_probe_accuracy"] <= 1
     assert 0 <= summary["knn_accuracy"] <= 1 and 0 <= summary["linear_probe_accuracy"] <= 1
-    for name in (store.SERIES, ssl.EVALUATIONS, store.FINAL, ssl.ENCODER, "ssl_training.png"):
+    for name in (formats.SERIES, ssl.EVALUATIONS, formats.FINAL, ssl.ENCODER, "ssl_training.png"):
         assert (tmp_path / name).exists()
     weights = torch.load(tmp_path / ssl.ENCODER, weights_only=True)
     assert all(torch.equal(weights[k], v) for k, v in run.encoder.state_dict().items())
 
 
 def test_an_untrained_infonce_run_has_the_random_encoders_accuracy():
-    run = ssl.train(**{**TINY, "steps": 0, "eval_every": 0, "baselines": True, "loss": "infonce"})
+    run = ssl.train(SSLConfig.from_dict({**TINY, "steps": 0, "eval_every": 0, "baselines": True, "loss": "infonce"}))
     assert "infonce" not in run.baselines
     assert run.knn_accuracy == run.baselines["random_encoder"]["knn_accuracy"]
 
@@ -173,7 +175,7 @@ def test_bad_settings_name_their_field(field, value):
 
 
 def test_the_quick_profile_is_a_valid_preset_and_keys_override_it():
-    config = SSLConfig.from_dict({"profile": "quick", "d": 3})
+    config = kinds.get(kinds.SSL).config({"profile": "quick", "d": 3})
     assert config.d == 3 and config.encoder == "cnn" and config.data == "digits" and config.baselines
     assert config.total_steps == 2 * config.steps
 
@@ -192,8 +194,8 @@ def test_the_train_command_runs_a_self_supervised_run(tmp_path, capsys):
     assert cli.main(["train", "task=ssl", "profile=quick", *items, f"out={out}", "tracking=none"]) == 0
     printed = capsys.readouterr().out
     assert "kNN accuracy" in printed and str(out) in printed
-    summary = json.loads((out / store.SUMMARY).read_text())
-    assert summary["d"] == TINY["d"] and (out / store.CONFIG).exists()
+    summary = json.loads((out / formats.SUMMARY).read_text())
+    assert summary["d"] == TINY["d"] and (out / formats.CONFIG).exists()
     assert cli.main(["train", "task=ssl", "views=1", f"out={tmp_path / 'bad'}"]) == 2
     assert "views" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
@@ -229,8 +231,8 @@ def test_a_cifar_shaped_run_trains_on_uint8_images(monkeypatch):
         return make(images), make(30)
 
     monkeypatch.setattr(data, "image_splits", fake_splits)
-    run = ssl.train(**{**TINY, "data": "cifar10", "images": 64, "steps": 3, "probe_images": 20,
-                       "baselines": True, "eval_every": 0})
+    run = ssl.train(SSLConfig.from_dict({**TINY, "data": "cifar10", "images": 64, "steps": 3, "probe_images": 20,
+                                         "baselines": True, "eval_every": 0}))
     assert np.isfinite(run.loss).all() and run.probe_centres.shape == (20, TINY["d"])
     assert set(run.baselines) == {"random_encoder", "pca", "raw_pixels", "infonce"}
 

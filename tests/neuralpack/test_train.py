@@ -2,21 +2,22 @@ import io
 import json
 import os
 import signal
-from pathlib import Path
 
 import faiss
 import numba
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from neuralpack import cli, store, train, training
-from neuralpack.train_config import TrainConfig, TrainingDiverged
+from neuralpack import cli, train, training
+from neuralpack.suite import formats, presets
+from neuralpack.diverged import TrainingDiverged
+from neuralpack.train_config import TrainConfig
 from neuralpack.training import PlainSGD
-from physics_baseline import ConfigError, simulate
+from physics_baseline import simulate
+from physics_baseline.validate import ConfigError
+from physics_baseline.config import SimulationConfig
 
-PRESETS = Path(__file__).parents[2] / "configs" / "train"
 TINY = ["encoder=embedding_table", "d=2", "n_classes=200", "phi=0.6", "lr=0.04", "batch_fraction=0.5",
         "steps=30", "tracking=none"]
 
@@ -61,8 +62,8 @@ ANCHOR_CASES = [
 def test_embedding_table_on_the_torus_follows_particle_sgd(d, n, phi, batch, batch_fraction, steps):
     common = dict(d=d, phi=phi, lr=0.04, batch_fraction=batch_fraction, batch=batch, steps=steps, seed=1,
                   record_every=1)
-    particles = simulate(dynamics="sgd", n=n, **common)
-    run = train(encoder="embedding_table", space="torus", n_classes=n, **common)
+    particles = simulate(SimulationConfig.from_dict(dict(dynamics="sgd", n=n, **common)))
+    run = train(TrainConfig.from_dict(dict(encoder="embedding_table", space="torus", n_classes=n, **common)))
 
     assert len(run.steps) > 100 and run.active_fraction[-1] < 0.9 * run.active_fraction[0]
     assert np.array_equal(run.steps, particles.steps)
@@ -87,8 +88,7 @@ ENCODER_CASES = [
 @pytest.mark.parametrize("encoder, options", ENCODER_CASES)
 def test_every_encoder_trains_on_both_spaces(encoder, options, space):
     values = {"lr": 1e-3, **options}
-    run = train(encoder=encoder, space=space, d=3, n_classes=30, phi=0.4, samples_per_class=4, steps=4,
-                seed=2, **values)
+    run = train(TrainConfig.from_dict(dict(encoder=encoder, space=space, d=3, n_classes=30, phi=0.4, samples_per_class=4, steps=4, seed=2, **values)))
 
     assert run.steps_taken == len(run.steps) - 1 or run.absorbed
     assert np.all(np.isfinite(run.loss)) and np.all(run.loss >= 0)
@@ -101,8 +101,7 @@ def test_every_encoder_trains_on_both_spaces(encoder, options, space):
 
 
 def test_mlp_loss_decreases_on_synthetic_manifolds():
-    run = train(encoder="mlp", space="torus", d=3, n_classes=100, phi=0.3, lr=3e-4, samples_per_class=4,
-                steps=40, seed=1)
+    run = train(TrainConfig.from_dict(dict(encoder="mlp", space="torus", d=3, n_classes=100, phi=0.3, lr=3e-4, samples_per_class=4, steps=40, seed=1)))
     half = len(run.loss) // 2
     assert run.loss[half:].mean() < 0.5 * run.loss[:half].mean()
     assert run.active_fraction[-1] < run.active_fraction[0]
@@ -111,7 +110,7 @@ def test_mlp_loss_decreases_on_synthetic_manifolds():
 def test_same_seed_same_run_and_other_seed_other_run():
     config = dict(encoder="random_feature_linear", space="sphere", d=4, n_classes=40, phi=0.5, lr=1e-3,
                   samples_per_class=4, steps=5)
-    first, again, other = train(seed=3, **config), train(seed=3, **config), train(seed=4, **config)
+    first, again, other = train(TrainConfig.from_dict(dict(seed=3, **config))), train(TrainConfig.from_dict(dict(seed=3, **config))), train(TrainConfig.from_dict(dict(seed=4, **config)))
     assert np.array_equal(first.centres, again.centres) and np.array_equal(first.loss, again.loss)
     assert not np.array_equal(first.centres, other.centres)
 
@@ -123,10 +122,10 @@ def test_same_seed_same_run_and_other_seed_other_run():
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, encoder, options):
     config = dict(encoder=encoder, seed=1, checkpoint_every=5, **options)
     checkpoint = tmp_path / "checkpoint.npz"
-    first = train(steps=10, checkpoint=checkpoint, **config)
+    first = train(TrainConfig.from_dict(dict(steps=10, **config)), checkpoint=checkpoint)
     assert not first.absorbed
-    resumed = train(steps=20, checkpoint=checkpoint, resume=True, **config)
-    whole = train(steps=20, **config)
+    resumed = train(TrainConfig.from_dict(dict(steps=20, **config)), checkpoint=checkpoint, resume=True)
+    whole = train(TrainConfig.from_dict(dict(steps=20, **config)))
 
     assert resumed.steps_taken == 10 and list(resumed.steps) == list(whole.steps)
     for series in ("active_fraction", "loss", "active_count"):
@@ -135,13 +134,13 @@ def test_resumed_run_equals_an_uninterrupted_one(tmp_path, encoder, options):
 
 
 def test_existing_checkpoint_needs_resume_and_the_same_config(tmp_path):
-    config = dict(d=2, n_classes=100, phi=0.6, steps=4, checkpoint_every=2, checkpoint=tmp_path / "c.npz")
-    train(**config)
+    config, checkpoint = dict(d=2, n_classes=100, phi=0.6, steps=4, checkpoint_every=2), tmp_path / "c.npz"
+    train(TrainConfig.from_dict(config), checkpoint=checkpoint)
     with pytest.raises(ConfigError) as error:
-        train(**config)
+        train(TrainConfig.from_dict(config), checkpoint=checkpoint)
     assert error.value.field == "checkpoint"
     with pytest.raises(ConfigError, match="differs in lr"):
-        train(**{**config, "lr": 0.05}, resume=True)
+        train(TrainConfig.from_dict({**config, "lr": 0.05}), checkpoint=checkpoint, resume=True)
 
 
 def test_nan_weight_stops_with_an_error_and_keeps_a_loadable_checkpoint(tmp_path, monkeypatch):
@@ -157,7 +156,7 @@ def test_nan_weight_stops_with_an_error_and_keeps_a_loadable_checkpoint(tmp_path
     monkeypatch.setattr(PlainSGD, "step", step_then_poison)
     checkpoint = tmp_path / "checkpoint.npz"
     with pytest.raises(TrainingDiverged, match="step 5.*smaller lr") as error:
-        train(d=2, n_classes=200, phi=0.7, steps=50, checkpoint_every=2, checkpoint=checkpoint)
+        train(TrainConfig.from_dict(dict(d=2, n_classes=200, phi=0.7, steps=50, checkpoint_every=2)), checkpoint=checkpoint)
     assert error.value.step == 5 and error.value.checkpoint == checkpoint
     with np.load(checkpoint) as saved:
         assert int(saved["step"]) == 4 and list(saved["steps"]) == [0, 1, 2, 3]
@@ -208,7 +207,7 @@ def test_cli_writes_a_consistent_run_directory(tmp_path, capsys):
     assert cli.main(["train", *TINY, f"out={run_dir}"]) == 0
     assert str(run_dir) in capsys.readouterr().out
 
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    kind, config = formats.read_config(run_dir)
     assert TrainConfig.from_dict(config).to_dict() == config and config["n_classes"] == 200
     summary = json.loads((run_dir / "summary.json").read_text())
     table = np.loadtxt(run_dir / "series.csv", delimiter=",", skiprows=1)
@@ -216,7 +215,7 @@ def test_cli_writes_a_consistent_run_directory(tmp_path, capsys):
     with np.load(run_dir / "final.npz") as final:
         centres, radii, side = final["centres"], final["radii"], float(final["side"])
 
-    assert summary["config_key"] == store.run_key(config) and (summary["n_classes"], summary["d"]) == (200, 2)
+    assert summary["config_key"] == formats.run_key(config) and (summary["n_classes"], summary["d"]) == (200, 2)
     assert list(table[:, 0]) == list(range(31)) and summary["last_step"] == 30
     assert table[-1, 1] == summary["final_active_fraction"] and table[-1, 3] == summary["final_active_count"]
     assert np.array_equal(table[:, 3], np.rint(table[:, 1] * 200))
@@ -238,13 +237,13 @@ def test_cli_resume_equals_an_uninterrupted_run(tmp_path):
 def test_cli_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_path, capsys, monkeypatch):
     real_train, pressed = training.train, []
 
-    def train_with_ctrl_c(progress, **config):
+    def train_with_ctrl_c(config, *, progress, **engine):
         def press_once_at_step_25(step, active_fraction):
             if step == 25 and not pressed:
                 pressed.append(step)
                 os.kill(os.getpid(), signal.SIGINT)
             progress(step, active_fraction)
-        return real_train(progress=press_once_at_step_25, **config)
+        return real_train(config, progress=press_once_at_step_25, **engine)
 
     monkeypatch.setattr(training, "train", train_with_ctrl_c)
     args = [*TINY, "phi=0.7", "steps=40", "checkpoint_every=10", f"out={tmp_path}/r"]
@@ -258,5 +257,5 @@ def test_cli_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp
 
 @pytest.mark.parametrize("preset", ["anchor", "mlp_synthetic", "quick"])
 def test_presets_are_valid_configs(preset):
-    values = yaml.safe_load((PRESETS / f"{preset}.yaml").read_text())
+    values = presets.shipped("train", preset, "config")
     assert TrainConfig.from_dict(values).to_dict().items() >= values.items()

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from physics_baseline import ConfigError, SimulationConfig, box, simulate
+from physics_baseline import SimulationConfig, box, simulate
+from physics_baseline.validate import ConfigError
 from physics_baseline.algorithms import DENSE_FRACTION
 from physics_baseline.dynamics import RULES
 from physics_baseline.local_verlet import for_packing
@@ -41,8 +42,8 @@ def assert_same_run(one, other):
 @pytest.mark.parametrize("dynamics", list(RULES))
 def test_active_set_steps_are_bit_identical_to_full_steps(dynamics, d):
     config = near_transition(dynamics, d)
-    full = simulate(algorithm="full", **config)
-    active = simulate(algorithm="active", **config)
+    full = simulate(SimulationConfig.from_dict(dict(algorithm="full", **config)))
+    active = simulate(SimulationConfig.from_dict(dict(algorithm="active", **config)))
     assert (full.algorithm, active.algorithm) == ("full", "active")
     assert_same_run(full, active)
 
@@ -51,8 +52,8 @@ def test_active_set_steps_are_bit_identical_to_full_steps(dynamics, d):
 def test_bit_identical_while_the_neighbour_list_is_refreshed_often(d, method):
     """A thin skin: particles stray every few steps, rows are refreshed one by one."""
     config = near_transition("bro", d, skin=0.08, steps=400)
-    full = simulate(algorithm="full", neighbour_method=method, **config)
-    active = simulate(algorithm="active", neighbour_method=method, **config)
+    full = simulate(SimulationConfig.from_dict(dict(algorithm="full", **config)), neighbour_method=method)
+    active = simulate(SimulationConfig.from_dict(dict(algorithm="active", **config)), neighbour_method=method)
     assert_same_run(full, active)
     fractions = active.active_fraction
     assert np.any((fractions > 0) & (fractions < DENSE_FRACTION))   # the incremental path ran
@@ -61,15 +62,15 @@ def test_bit_identical_while_the_neighbour_list_is_refreshed_often(d, method):
 @pytest.mark.parametrize("first,second", [("full", "active"), ("active", "full")])
 def test_a_run_resumes_under_the_other_algorithm(tmp_path, first, second):
     config = near_transition("sgd", 3, steps=200, checkpoint_every=60)
-    whole = simulate(algorithm="full", **config)
+    whole = simulate(SimulationConfig.from_dict(dict(algorithm="full", **config)))
     path = tmp_path / "checkpoint.npz"
-    simulate(algorithm=first, checkpoint=path, **{**config, "steps": 130})
-    resumed = simulate(algorithm=second, checkpoint=path, resume=True, **config)
+    simulate(SimulationConfig.from_dict(dict(algorithm=first, **{**config, "steps": 130})), checkpoint=path)
+    resumed = simulate(SimulationConfig.from_dict(dict(algorithm=second, **config)), checkpoint=path, resume=True)
     assert_same_run(whole, resumed)
 
 
 def test_auto_runs_the_active_set_algorithm_and_is_left_out_of_the_config_dict():
-    assert simulate(**near_transition("bro", 3, steps=5)).algorithm == "active"
+    assert simulate(SimulationConfig.from_dict(near_transition("bro", 3, steps=5))).algorithm == "active"
     assert "algorithm" not in SimulationConfig(eps=0.02).validated().to_dict()
     values = SimulationConfig(eps=0.02, algorithm="full").validated().to_dict()
     assert values["algorithm"] == "full"
@@ -78,7 +79,7 @@ def test_auto_runs_the_active_set_algorithm_and_is_left_out_of_the_config_dict()
 
 def test_an_unknown_algorithm_is_refused_by_name():
     with pytest.raises(ConfigError) as error:
-        simulate(dynamics="bro", eps=0.02, algorithm="fast")
+        simulate(SimulationConfig.from_dict(dict(dynamics="bro", eps=0.02, algorithm="fast")))
     assert error.value.field == "algorithm"
     assert "active" in str(error.value) and "full" in str(error.value)
 

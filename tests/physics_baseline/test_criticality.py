@@ -62,7 +62,7 @@ def test_is_steady_accepts_stationary_series():
 
 def test_is_steady_keeps_its_size_on_short_correlated_series():
     # 400 records, tau_int = 4.5 records: the errors come from the whole last half, so the rule rejects
-    # ~ 12 % (experiments.steady_rule), not the ~ 60 % of per-window errors from 50 records. Over 200
+    # ~ 12 % (experiments.studies.steady_rule), not the ~ 60 % of per-window errors from 50 records. Over 200
     # series the rejected share has a standard error of ~ 2.3 %; 0.2 is 3.5 of them above 12 %.
     rejected = [not crit.is_steady(ar1(seed, n=400)) for seed in range(200)]
     assert np.mean(rejected) <= 0.2

@@ -1,0 +1,1 @@
+"""The shipped presets, installed as the package neuralpack.presets (see pyproject.toml)."""
