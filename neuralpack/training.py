@@ -38,7 +38,7 @@ from torch import nn
 from physics_baseline import box as geometry
 from physics_baseline import checkpoint as codec
 from physics_baseline import dynamics
-from physics_baseline.neighbors import default_skin
+from physics_baseline.neighbors.verlet import default_skin
 from physics_baseline.run import AbsorbingRun
 from neuralpack import data, state
 from neuralpack.encoders import build_encoder

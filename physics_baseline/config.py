@@ -11,7 +11,7 @@ from physics_baseline.dynamics import RULES
 from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
 
 MAX_DIMENSION = 8
-ALGORITHMS = ("auto", "full", "active")   # see physics_baseline.algorithms
+ALGORITHMS = ("auto", "full", "active")   # see physics_baseline.stepping
 RESUMABLE = ("steps", "checkpoint_every", "algorithm")  # the fields a resumed run may change
 
 

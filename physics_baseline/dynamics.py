@@ -1,6 +1,6 @@
 """One synchronous step of each packing dynamics, dimension-generic, on numba kernels.
 
-Conventions (../shared/reference/numbers.md): lengths in diameters; hinge pair loss
+Conventions (the paper's): lengths in diameters; hinge pair loss
 U = (R_i + R_j - r) / 2 for r < R_i + R_j; grad_i L = -(1/2) sum_j n_ij with unit vectors
 n_ij = (x_i - x_j) / |x_i - x_j|. Every active particle moves by ``scale_i * sum_j w_ij n_ij``:
 
@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from physics_baseline import rng
-from physics_baseline.distances import distance2, screen_distance2, screen_margin
+from physics_baseline.neighbors.distances import distance2, screen_distance2, screen_margin
 
 PAIR_UNIT, PAIR_RECIPROCAL, PAIR_NONRECIPROCAL = 0, 1, 2
 BRO, RO, BATCH, GRADIENT, PAIRWISE, SME_BRO, SME_SGD = 0, 1, 2, 3, 4, 5, 6

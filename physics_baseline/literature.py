@@ -1,4 +1,4 @@
-"""Literature values that results are held against (shared/reference/numbers.md)."""
+"""Literature values that results are held against, each with its source."""
 import math
 
 # Critical packing fraction of BRO as eps -> 0 (Wilken et al. PRL 2021, 2023).
@@ -14,6 +14,13 @@ BIDISPERSE_2D_JAMMING = 0.84
 # Maximally random jammed densities, Skoge, Donev, Stillinger, Torquato PRE 74, 041127 (2006);
 # d = 7, 8 from their fit phi = c1 / 2^d + c2 d / 2^d (c1 ~ -2.72, c2 ~ 2.56), an extrapolation.
 MRJ = {3: 0.64, 4: 0.46, 5: 0.31, 6: 0.20, 7: (-2.72 + 2.56 * 7) / 2 ** 7, 8: (-2.72 + 2.56 * 8) / 2 ** 8}
+
+
+# The calibration point of the paper's authors (their simulator and an independent implementation
+# agree; Zhang & Martiniani, Neural manifold packing by stochastic gradient descent): 3D BRO from a
+# random start absorbs after about 520-540 steps.
+CALIBRATION = dict(dynamics="bro", d=3, n=10_000, phi=0.55, eps=0.02)
+CALIBRATION_ABSORPTION_STEPS = (520, 540)
 
 
 def reference_phi_c(d: int, polydispersity: str = "mono") -> float | None:

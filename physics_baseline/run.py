@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from physics_baseline.criticality import relaxation_time
+from physics_baseline.criticality.steady import relaxation_time
 
 
 class Run:

@@ -9,9 +9,9 @@ import numpy as np
 
 from physics_baseline import box as geometry
 from physics_baseline import checkpoint as codec
-from physics_baseline.algorithms import ActiveSetAlgorithm, FullAlgorithm, resolve
+from physics_baseline.stepping import ActiveSetAlgorithm, FullAlgorithm, resolve
 from physics_baseline.config import RESUMABLE, SimulationConfig
-from physics_baseline.neighbors import default_skin
+from physics_baseline.neighbors.verlet import default_skin
 from physics_baseline.run import AbsorbingRun
 from physics_baseline.validate import ConfigError
 
@@ -66,7 +66,7 @@ def simulate(cfg: SimulationConfig, *, positions: np.ndarray | None = None,
     """Run one packing dynamics until it is absorbed (f_a = 0) or ``cfg.steps`` steps are taken.
 
     cfg: a validated ``SimulationConfig`` (``SimulationConfig.from_dict``); its ``algorithm``
-    ("full", "active" or "auto") is a speed choice only, see ``physics_baseline.algorithms``.
+    ("full", "active" or "auto") is a speed choice only, see ``physics_baseline.stepping``.
     positions: (n, d) start in diameters instead of uniform random ones (folded into the box).
     checkpoint: a path written atomically every ``checkpoint_every`` steps; with ``resume=True``
     the run continues from it when it exists (its config must match, ``steps`` may grow).

@@ -222,7 +222,7 @@ def _overlap_reference(case: OverlapCase, seeds: list[int]) -> list[dict]:
     for the comparison is not timed)."""
     import numpy as np
 
-    from experiments.bench.reference import overlapping_pairs
+    from physics_baseline.reference import overlapping_pairs
     from neuralpack.overlap import dense_torus_overlaps
     runs = []
     for seed in seeds:
@@ -251,7 +251,7 @@ def _reference(case: Case, steps: int, seeds: list[int]) -> list[dict]:
     """The numpy + scipy reference from the engine's own initial configuration of every seed."""
     import numpy as np
 
-    from experiments.bench.reference import ReferenceStep, run_reference
+    from physics_baseline.reference import ReferenceStep, run_reference
     from physics_baseline import box as geometry
     radii = geometry.make_radii(case.n, case.polydispersity)
     side = geometry.box_length(radii, case.d, case.phi)

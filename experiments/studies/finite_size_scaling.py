@@ -33,7 +33,7 @@ import numpy as np
 
 from neuralpack.suite import formats, plots, sweep, sweep_table
 from neuralpack.suite.report import Section, number, table
-from physics_baseline import criticality as crit
+from physics_baseline.criticality import collapse, exponents, steady
 
 CLASSES = ("manna", "mean_field")
 MANNA_DIMENSION_CAP = 3   # above d = 3 Manna is mean field; compare with the 3D Manna exponents there
@@ -105,40 +105,40 @@ def _analyse(points: dict, d: int) -> dict:
     """Collapse quality and phi_c with Manna and mean-field exponents, and the free fit; NaN where
     too few steady points remain (fewer than 2 sizes with 2 points each)."""
     nan = float("nan")
-    size = crit.linear_size(points["n"], d) if len(points["n"]) else np.empty(0)
+    size = exponents.linear_size(points["n"], d) if len(points["n"]) else np.empty(0)
     active = points["f"] > 0
     timed = points["tau"] > 0
     phi_range = (points["phi"].min() - 0.05, points["phi"].max() + 0.05) if len(points["phi"]) else None
     result: dict = {}
     for cls in CLASSES:
-        e = crit.exponents(min(d, MANNA_DIMENSION_CAP), cls)
-        powers = crit.scaling_powers(e, d)
+        e = exponents.exponents(min(d, MANNA_DIMENSION_CAP), cls)
+        powers = exponents.scaling_powers(e, d)
         result[cls] = {"phi_c": nan, "quality_f_inf": nan, "quality_tau": nan,
                        "beta": e.beta, "nu_perp": e.nu_perp, "nu_par": e.nu_par,
                        "powers": [powers.distance, powers.activity, powers.time]}
         if not _collapsible(active, size):
             continue
-        phi_c, quality_f = crit.collapse_at_exponents(
+        phi_c, quality_f = collapse.collapse_at_exponents(
             points["phi"][active], size[active], points["f"][active], points["df"][active],
             powers.distance, powers.activity, phi_range, log_y=True)
         if min(phi_c - phi_range[0], phi_range[1] - phi_c) < 1e-6:
             continue        # the best phi_c sits on the edge of the search: the data do not locate it
         result[cls].update(phi_c=phi_c, quality_f_inf=quality_f)
         if _collapsible(timed, size):
-            result[cls]["quality_tau"] = crit.scaled_collapse_quality(
+            result[cls]["quality_tau"] = collapse.scaled_collapse_quality(
                 points["phi"][timed], size[timed], points["tau"][timed], points["dtau"][timed], phi_c,
                 powers.distance, -powers.time, log_y=True)
     result["manna_wins"] = nan
     if np.isfinite(result["manna"]["phi_c"]) and np.isfinite(result["mean_field"]["phi_c"]):
         candidates = {cls: (result[cls]["powers"][0], result[cls]["powers"][1]) for cls in CLASSES}
-        wins = crit.collapse_preference(points["phi"], size, points["f_samples"], points["df"],
+        wins = collapse.collapse_preference(points["phi"], size, points["f_samples"], points["df"],
                                         candidates, phi_range, n_boot=PREFERENCE_RESAMPLES)
         result["manna_wins"] = wins["manna"]
     result["fit"] = {"phi_c": [nan, nan], "inverse_nu_perp": [nan, nan], "beta_over_nu_perp": [nan, nan],
                      "quality": nan}
     if np.isfinite(result["manna"]["phi_c"]) and np.count_nonzero(active) >= 4:
-        manna = crit.exponents(min(d, MANNA_DIMENSION_CAP), "manna")
-        fit = crit.fit_collapse(points["phi"][active], size[active], points["f"][active], points["df"][active],
+        manna = exponents.exponents(min(d, MANNA_DIMENSION_CAP), "manna")
+        fit = collapse.fit_collapse(points["phi"][active], size[active], points["f"][active], points["df"][active],
                                 (result["manna"]["phi_c"], 1 / manna.nu_perp, manna.beta / manna.nu_perp),
                                 log_y=True, n_boot=20)
         # a bootstrap that never moves the fit (too few overlapping points) gives no error bar
@@ -185,10 +185,10 @@ def _decay(members: list[dict], runs, windows: list[tuple[float, float]]) -> tup
             continue
         series = [sweep_table.load_series(runs, key)[:2] for key in run_keys]
         record_steps = max((t for t, _ in series), key=len)
-        estimates = [crit.decay_exponent(record_steps, [f for _, f in series], window) for window in windows]
+        estimates = [steady.decay_exponent(record_steps, [f for _, f in series], window) for window in windows]
         result["phi"].append(phi)
         result["alpha"].append([[e.value, e.error] for e in estimates])
-        mean = crit.stacked_runs([f for _, f in series], record_steps.size).mean(axis=0)
+        mean = steady.stacked_runs([f for _, f in series], record_steps.size).mean(axis=0)
         curves[f"phi = {phi:g}"] = (record_steps, mean)
     return result, curves
 
@@ -222,9 +222,9 @@ def report(settings: dict, runs, figures, executor) -> Section:
             panels.append((f"{label}, {description}", d, points, better))
         decay, curves = _decay(members, runs, windows)
         collapse[label]["decay"] = decay
-        manna_decay = crit.exponents(min(d, MANNA_DIMENSION_CAP), "manna")
+        manna_decay = exponents.exponents(min(d, MANNA_DIMENSION_CAP), "manna")
         references = {"Manna beta/nu_par": manna_decay.beta / manna_decay.nu_par,
-                      "mean field": crit.MEAN_FIELD.beta / crit.MEAN_FIELD.nu_par}
+                      "mean field": exponents.MEAN_FIELD.beta / exponents.MEAN_FIELD.nu_par}
         decay_panels.append((f"{label}, n = {decay['n']}", curves, references, decay["windows"]))
         decay_rows += [[label, str(decay["n"]), f"{phi:g}", *(number(*alpha, digits=2) for alpha in alphas),
                         " / ".join(f"{value:.2f}" for value in references.values())]

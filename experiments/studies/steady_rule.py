@@ -13,7 +13,7 @@ import sys
 import numpy as np
 from scipy.signal import lfilter
 
-from physics_baseline.criticality import is_steady
+from physics_baseline.criticality.steady import is_steady
 
 TAUS = (0.5, 2.0, 5.0, 10.0, 20.0)
 DECAYS = (0.01, 0.02, 0.05)  # amplitudes of the decay; the series' standard deviation is 0.01

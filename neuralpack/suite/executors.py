@@ -33,6 +33,7 @@ the results do not depend on the executor or on the failures on the way.
 """
 import dataclasses
 import functools
+import importlib.util
 import logging
 import math
 import multiprocessing
@@ -129,6 +130,8 @@ class Execution:
         workers, retries and dask are not read), or a ConfigError naming the bad setting.
         The dask block is checked with any executor and used with executor=dask."""
         executor = as_choice("executor", settings.get("executor", "local"), EXECUTORS)
+        if executor == "dask" and not all(importlib.util.find_spec(name) for name in ("dask", "distributed")):
+            raise ConfigError("executor", "executor=dask needs the 'cluster' extra: pip install 'neuralpack[cluster]'")
         workers = settings.get("workers")
         block = settings.get("dask") or {}
         _check_keys("dask", block, DASK_KEYS)

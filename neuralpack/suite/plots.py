@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from physics_baseline import atomic
-from physics_baseline.criticality import linear_size, scaled
+from physics_baseline.criticality.exponents import linear_size, scaled
 
 LEGEND_MAX = 12  # more curves than this are drawn without a legend
 

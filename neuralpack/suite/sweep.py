@@ -117,7 +117,7 @@ class SweepReport:
 
 
 def load_sweep(path: str | Path, overrides: dict | None = None) -> dict:
-    """The sweep in the YAML file at path, with overrides: ``out`` replaces its output directory, a
+    """The sweep in the YAML file at path, with overrides: ``out`` and ``kind`` replace the file's, a
     setting (SETTINGS; dotted for a nested one, ``dask.slurm.jobs``) replaces the file's, and a
     config field goes into base (a grid field is then fixed to that one value; a zipped field
     cannot be overridden). Returns name, kind, base, grid, zip, out and the settings given;
@@ -130,6 +130,7 @@ def load_sweep(path: str | Path, overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     name = str(sweep.get("name") or path.stem)
     out = overrides.pop("out", None) or sweep.get("out") or Path("runs/sweeps") / name
+    kind = overrides.pop("kind", None) or sweep.get("kind", kinds.PARTICLES)
     for field, value in overrides.items():
         if field.partition(".")[0] in SETTINGS:
             _set_nested(settings, field.split("."), value)
@@ -139,7 +140,7 @@ def load_sweep(path: str | Path, overrides: dict | None = None) -> dict:
         else:
             grid.pop(field, None)
             base[field] = value
-    return {"name": name, "kind": sweep.get("kind", kinds.PARTICLES), "base": base, "grid": grid,
+    return {"name": name, "kind": kind, "base": base, "grid": grid,
             "zip": zipped, "out": str(out), **settings}
 
 

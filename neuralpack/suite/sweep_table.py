@@ -6,7 +6,7 @@ import numpy as np
 
 from neuralpack.suite import formats
 from physics_baseline.config import SimulationConfig
-from physics_baseline.criticality import is_steady, steady_state_activity
+from physics_baseline.criticality.steady import is_steady, steady_state_activity
 
 FIELDS = tuple(field.name for field in dataclasses.fields(SimulationConfig))
 

@@ -86,7 +86,7 @@ def test_zero_loss_and_zero_gradient_without_overlap():
 
 @pytest.mark.parametrize("side", [None, 2.0])
 def test_gradient_is_minus_half_the_sum_of_unit_vectors(side):
-    """numbers.md: p = 1, R = 1/2 (diameter 1): grad_i L = -(1/2) sum_{j overlapping i} n_ij."""
+    """The paper's convention: p = 1, R = 1/2 (diameter 1): grad_i L = -(1/2) sum_{j overlapping i} n_ij."""
     rng = np.random.default_rng(3)
     n, d = 40, 4
     positions = rng.uniform(0, side or 2.0, size=(n, d))

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpack import overlap
+from neuralpack import overlap, overlap_grid
 from neuralpack.overlap import (dense_flat_overlaps, dense_sphere_overlaps, dense_torus_overlaps, flat_overlaps,
                                 overlap_counts, sphere_overlaps, torus_normal_sums, torus_overlaps)
 from neuralpack.space import Sphere, Torus
 from physics_baseline.validate import ConfigError
-from physics_baseline.box import make_radii, minimum_image, wrap
-from physics_baseline.neighbors import overlapping_pairs_brute
+from physics_baseline.box import make_radii, wrap
+from physics_baseline.reference import overlapping_pairs_brute
 
 CONTACT_GAP = 1e-9
 # above 3 reaches (2 max R, up to 1.4) where d < 16: the window search applies; contacts are not wrapped
@@ -56,12 +56,12 @@ def _torus_configuration(d: int, polydispersity: str, side: float, seed: int, n_
 def search(request, monkeypatch):
     """Runs a test with the window search wherever the box is at least three reaches wide (any
     number of cells per centre), and again with the exhaustive search only."""
-    monkeypatch.setattr(overlap, "CELLS_PER_CENTRE", math.inf if request.param == "window" else 0.0)
+    monkeypatch.setattr(overlap_grid, "CELLS_PER_CENTRE", math.inf if request.param == "window" else 0.0)
     return request.param
 
 
 def _uses_window(centres, radii, side) -> bool:
-    return overlap._cells_per_side(len(centres), centres.shape[1], side, 2 * radii.max()) >= 3
+    return overlap_grid.cells_per_side(len(centres), centres.shape[1], side, 2 * radii.max()) >= 3
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 6, 7, 8, 16])
@@ -96,39 +96,6 @@ def test_torus_in_boxes_two_and_three_reaches_wide(search, d, reaches):
     assert np.array_equal(found, dense_torus_overlaps(centres, radii, side))
     pairs = set(map(tuple, found.tolist()))
     assert set(touching) <= pairs and not set(apart) & pairs
-
-
-@pytest.mark.parametrize("d, side, n", [(1, 20.0, 200), (3, 5.0, 600), (8, 3.6, 1500)])
-def test_window_lists_meet_every_near_pair_once_at_its_minimum_image(d, side, n):
-    rng = np.random.default_rng(5)
-    reach = 1.0
-    centres = rng.random((n, d)) * side
-    cells = 3 if d > 1 else 20
-    w = side / cells
-    cell, offset, flat, order, start = overlap._cell_sort(centres, side, cells)
-    low, high = overlap._cell_boxes(offset, start, w)
-    seen = np.zeros((n, n), dtype=np.int64)
-    workspace = np.empty((0, 2), np.int32), np.empty(0, np.int32), np.empty((0, d), np.float32)
-    batches = overlap._batches(cells, d, n, 5)
-    assert len(batches) > 2
-    for lo, hi in batches:
-        *workspace, first, end = overlap._window_lists(cell, offset, flat, start, lo, hi, cells, w,
-                                                        reach ** 2, low, high, *workspace)
-        rows, coords = workspace[1:]
-        for c in range(hi - lo):
-            own = start[lo + c + 1] - start[lo + c]
-            block, window = order[rows[first[c]:end[c]]], coords[first[c]:end[c]].astype(float)
-            assert np.all(np.abs(window) <= 1.5 * w + 1e-6)
-            later = np.triu(np.ones((own, len(block)), dtype=bool), 1)    # own centres x later rows
-            a, b = np.nonzero(later)
-            seen[block[a], block[b]] += 1
-            seen[block[b], block[a]] += 1
-            true = minimum_image(centres[block[b]] - centres[block[a]], side)
-            near = np.sum(true ** 2, axis=1) < reach ** 2
-            assert np.allclose(window[b[near]] - window[a[near]], true[near], atol=1e-5)
-    near = overlapping_pairs_brute(centres, np.full(n, reach / 2), side)
-    assert len(near) > n // 10
-    assert np.all(seen[near[:, 0], near[:, 1]] == 1) and seen.max() <= 1
 
 
 @pytest.mark.parametrize("side", [1e4, 1e6])
@@ -173,7 +140,7 @@ def test_torus_apart_centres_give_no_pairs(search):
 
 
 def test_torus_window_search_in_small_pieces(monkeypatch):
-    monkeypatch.setattr(overlap, "CELLS_PER_CENTRE", math.inf)
+    monkeypatch.setattr(overlap_grid, "CELLS_PER_CENTRE", math.inf)
     monkeypatch.setattr(overlap, "MAX_RESULTS", 50)                       # one query per search
     monkeypatch.setattr(overlap, "FILTER_VALUES", 40)                     # 20 candidates at a time
     rng = np.random.default_rng(6)

@@ -22,7 +22,7 @@ def test_box_length_gives_the_packing_fraction(d, polydispersity):
 
 
 def test_monodisperse_box_matches_the_diameter_formula():
-    # numbers.md: L = (N v_d 0.5^d / phi)^(1/d)
+    # the packing fraction phi = N v_d 0.5^d / L^d gives L = (N v_d 0.5^d / phi)^(1/d)
     for d in range(1, 9):
         expected = (1000 * box.ball_volume(d) * 0.5 ** d / 0.4) ** (1 / d)
         assert box.box_length(box.make_radii(1000), d, 0.4) == pytest.approx(expected, rel=1e-12)

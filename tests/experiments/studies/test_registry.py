@@ -107,7 +107,7 @@ def test_a_failing_run_stops_the_study_with_exit_code_1(tmp_path, capsys, monkey
 @pytest.mark.slow
 def test_equivalence_quick_profile_supports_the_papers_claim(tmp_path, capsys):
     """The quick profile of `equivalence` (a few minutes): BRO's phi_c(eps = 0.02) sits near 0.61
-    (numbers.md), phi_c rises as eps shrinks, and BRO, SGD and both modified equations extrapolate
+    (the paper), phi_c rises as eps shrinks, and BRO, SGD and both modified equations extrapolate
     to the same phi_c(0) within 3 combined standard errors."""
     out = tmp_path / "equivalence"
     assert main(["experiment", "equivalence", f"out={out}", "tracking=none"]) == 0

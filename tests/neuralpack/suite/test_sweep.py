@@ -13,7 +13,7 @@ from neuralpack import cli
 from neuralpack.suite import executors, formats, store, sweep, sweep_table
 from physics_baseline import simulate
 from physics_baseline.validate import ConfigError
-from physics_baseline.criticality import steady_state_activity
+from physics_baseline.criticality.steady import steady_state_activity
 from physics_baseline.config import SimulationConfig
 
 TINY = {"dynamics": "bro", "d": 3, "n": 300, "eps": 0.02, "steps": 120}
@@ -317,3 +317,18 @@ def test_cells_by_phi_averages_seeds_with_absorbed_runs_as_zero():
     assert cells["df"].tolist() == pytest.approx([0.0, 0.1])      # std (ddof 1) 0.1414 / sqrt 2
     assert cells["tau"].tolist() == pytest.approx([50.0, 200.0])
     assert cells["dtau"].tolist() == pytest.approx([0.0, 100.0])
+
+
+def test_a_sweep_of_training_runs_stores_their_kind_and_kind_can_be_overridden(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({"kind": "class_manifolds", "base": {"d": 2, "n_classes": 20, "phi": 0.4,
+                                                                          "steps": 3}, "grid": {"seed": [1, 2]}}))
+    definition = sweep.load_sweep(path, {"out": str(tmp_path / "out")})
+    planned = sweep.expand(definition)
+    assert [p.kind for p in planned] == ["class_manifolds"] * 2
+    assert sweep.run_sweep(planned, definition["out"], executors.inline).count(sweep.DONE) == 2
+    kinds = {formats.read_config(spec.run_dir)[0] for spec in sweep.plan(planned, definition["out"])}
+    assert kinds == {"class_manifolds"}
+    with pytest.raises(ConfigError) as error:               # the same fields read as a particle sweep
+        sweep.expand(sweep.load_sweep(path, {"kind": "particles"}))
+    assert error.value.field == "n_classes"

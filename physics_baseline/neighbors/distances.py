@@ -67,3 +67,19 @@ def within(screened, bounds, positions, i, j, box, cutoff):
 def transposed_single(positions: np.ndarray) -> np.ndarray:
     """The coordinates (n, d) as float32, transposed to (d, n), for ``scan``."""
     return np.ascontiguousarray(positions.T, dtype=np.float32)
+
+
+@numba.njit(fastmath=True, cache=True)
+def screen_block(transposed, point, first, size, side, screened):
+    """screened[:size]: squared periodic distances in single precision from point (d,) float32
+    to the candidates first .. first + size - 1, accumulated one dimension at a time over
+    contiguous memory (transposed: (d, n) float32). Approximate (fast math): callers only use
+    them to discard candidates with a margin (``distances.within``)."""
+    screened[:size] = 0.0
+    for k in range(transposed.shape[0]):
+        xi = point[k]
+        axis = transposed[k, first:first + size]
+        for q in range(size):
+            delta = abs(xi - axis[q])
+            delta = min(delta, side - delta)
+            screened[q] += delta * delta

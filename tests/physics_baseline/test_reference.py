@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from experiments.bench.reference import ReferenceStep, overlap_sums, run_reference
+from physics_baseline.reference import ReferenceStep, overlap_sums, run_reference
 from physics_baseline import simulate
 from physics_baseline.box import box_length, make_radii, minimum_image, random_positions
-from physics_baseline.neighbors import overlapping_pairs_brute
+from physics_baseline.reference import overlapping_pairs_brute
 from physics_baseline.config import SimulationConfig
 
 D, N, PHI = 3, 300, 0.5

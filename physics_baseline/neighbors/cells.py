@@ -1,18 +1,103 @@
-"""A cell grid whose membership follows particles one at a time, for neighbour searches.
+"""Cells of a periodic box: the one counting sort by cell, the cell geometry, and a cell grid whose
+membership follows particles one at a time.
 
-The box is cut into m^d cells at least ``cutoff`` wide (m >= 3, ``neighbors.cells_per_side``);
-each cell keeps its particles in a doubly linked list, so a particle changes cell in O(1), and
-the particles within cutoff of a point are found in those of the 3^d cells around it that come
-within cutoff of the point. Many searches at once read a cell-sorted single-precision copy.
+The box is cut into m^d cells at least ``cutoff`` wide (m >= 3, ``cells_per_side``). ``cell_order``
+sorts particles by cell for the Verlet list's cell builder and for the FAISS window search of
+``neuralpack.overlap``; ``CellGrid`` keeps each cell's particles in a doubly linked list, so a
+particle changes cell in O(1), and finds the particles within cutoff of a point in those of the
+3^d cells around it that come within cutoff of the point. Many searches at once read a
+cell-sorted single-precision copy.
 """
+import itertools
+
 import numba
 import numpy as np
 
-from physics_baseline.distances import distance2, screen_bounds, transposed_single, within
-from physics_baseline.neighbors import cell_index, cell_order, screen_block, sort_row, stencil
+from physics_baseline.neighbors.distances import distance2, screen_block, screen_bounds, transposed_single, within
 
 SORTED_QUERIES = 16   # a move of at least n / SORTED_QUERIES particles re-sorts the copy (CellGrid)
 _NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32), 0)
+
+
+@numba.njit(cache=True)
+def counting_sort(keys, buckets):
+    """The indices 0..m-1 sorted by keys (m,) int64 in [0, buckets), stable: (start (buckets + 1,),
+    the first sorted index of each bucket, and order (m,), the indices bucket by bucket)."""
+    start = np.zeros(buckets + 1, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        start[keys[i] + 1] += 1
+    for c in range(buckets):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(keys.shape[0], dtype=np.int64)
+    for i in range(keys.shape[0]):
+        order[fill[keys[i]]] = i
+        fill[keys[i]] += 1
+    return start, order
+
+
+@numba.njit(inline="always")
+def cell_index(positions, i, box, cells_per_side):
+    """Flat index of the cell holding particle i, axis k weighted by cells_per_side^k."""
+    flat = 0
+    for k in range(positions.shape[1] - 1, -1, -1):
+        c = int(positions[i, k] / box * cells_per_side)
+        c = min(max(c, 0), cells_per_side - 1)
+        flat = flat * cells_per_side + c
+    return flat
+
+
+@numba.njit(cache=True)
+def cell_order(positions, box, cells_per_side):
+    """Cell index of every particle and the particles sorted by cell (``counting_sort``)."""
+    n, d = positions.shape
+    cell_of = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        cell_of[i] = cell_index(positions, i, box, cells_per_side)
+    start, order = counting_sort(cell_of, cells_per_side ** d)
+    return cell_of, start, order
+
+
+@numba.njit(inline="always")
+def sort_row(row):
+    """Insertion sort in place: rows are short and nearly sorted."""
+    for a in range(1, row.shape[0]):
+        value = row[a]
+        b = a - 1
+        while b >= 0 and row[b] > value:
+            row[b + 1] = row[b]
+            b -= 1
+        row[b + 1] = value
+
+
+def cells_per_side(box: float, cutoff: float, n: int, d: int) -> int:
+    """Cells per box side for a cell list, or 0 where a 3^d stencil would not prune.
+
+    Cells are at least ``cutoff`` wide; at least 3 per side so that the stencil holds 3^d distinct
+    cells; and the stencil must cover at most half the box, else brute force is as good.
+    """
+    m = int(box // cutoff)
+    m = min(m, max(3, int((4 * n) ** (1.0 / d))))  # no more cells than about 4 n
+    if m < 3 or (3.0 / m) ** d > 0.5:
+        return 0
+    return m
+
+
+def check_cells(box: float, cutoff: float, n: int, d: int) -> None:
+    """Raise ValueError unless a cell list fits (``cells_per_side`` > 0)."""
+    if not cells_per_side(box, cutoff, n, d):
+        raise ValueError(f"a cell list needs at least 3 cells of width {cutoff:.3g} "
+                         f"per side of a box of side {box:.3g}")
+
+
+_STENCILS: dict[int, np.ndarray] = {}
+
+
+def stencil(d: int) -> np.ndarray:
+    """All 3^d offsets in {-1, 0, 1}^d, shape (3^d, d) int64."""
+    if d not in _STENCILS:
+        _STENCILS[d] = np.array(list(itertools.product((-1, 0, 1), repeat=d)), dtype=np.int64)
+    return _STENCILS[d]
 
 
 @numba.njit(cache=True)
@@ -60,8 +145,8 @@ def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, ce
     overflow: the caller rebuilds. The members of a cell come from its linked list (head, after),
     each tested by ``distance2``, or, where start is not empty, from the cell-sorted arrays: cell
     c holds order[start[c]:start[c + 1]] (at most largest), whose references are the same columns
-    of transposed ((d, n) float32), screened a cell at a time (``neighbors.screen_block``) and
-    decided as ``neighbors.scan`` decides them, so both give the rows of the exact test.
+    of transposed ((d, n) float32), screened a cell at a time (``distances.screen_block``) and
+    decided as ``verlet.scan`` decides them, so both give the rows of the exact test.
 
     A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
     where the cell is a neighbour, the gap is the particle's distance to its own cell's face on

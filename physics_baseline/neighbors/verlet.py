@@ -1,4 +1,4 @@
-"""Neighbour lists for spheres in a periodic cubic box, in any dimension d.
+"""Verlet lists for spheres in a periodic cubic box, in any dimension d.
 
 A Verlet list holds, for every particle, all others within ``cutoff = 2 R_max + skin`` (minimum
 image), with each row sorted by index so that sums over neighbours run in one fixed order, whoever
@@ -6,36 +6,20 @@ built the list. It is rebuilt when the two largest displacements since the last 
 more than the skin (HOOMD-blue's policy, sharpened), which guarantees that no overlap is missed.
 
 Two builders fill it: a cell list with a 3^d stencil where the box holds enough cells for the
-stencil to prune (low d, large n), and blocked brute force otherwise (``scan``; high d, where 3^d
-cells span the whole box), which screens candidates in single precision and decides the close
-ones exactly. ``overlapping_pairs_brute`` is the O(n^2) numpy twin that tests compare against.
+stencil to prune (low d, large n; ``cells``), and blocked brute force otherwise (``scan``; high d,
+where 3^d cells span the whole box), which screens candidates in single precision and decides the
+close ones exactly. ``physics_baseline.reference.overlapping_pairs_brute`` is the O(n^2) numpy
+twin that tests compare against.
 """
-import itertools
-
 import numba
 import numpy as np
 
 from physics_baseline.box import ball_volume, minimum_image
-from physics_baseline.distances import screen_bounds, transposed_single, within
+from physics_baseline.neighbors.cells import cell_order, cells_per_side, check_cells, sort_row, stencil
+from physics_baseline.neighbors.distances import screen_block, screen_bounds, transposed_single, within
 
 
 _BLOCK = 256  # candidates per block of the brute-force scan
-
-
-@numba.njit(fastmath=True, cache=True)
-def screen_block(transposed, point, first, size, side, screened):
-    """screened[:size]: squared periodic distances in single precision from point (d,) float32
-    to the candidates first .. first + size - 1, accumulated one dimension at a time over
-    contiguous memory (transposed: (d, n) float32). Approximate (fast math): callers only use
-    them to discard candidates with a margin (``distances.within``)."""
-    screened[:size] = 0.0
-    for k in range(transposed.shape[0]):
-        xi = point[k]
-        axis = transposed[k, first:first + size]
-        for q in range(size):
-            delta = abs(xi - axis[q])
-            delta = min(delta, side - delta)
-            screened[q] += delta * delta
 
 
 @numba.njit(parallel=True, cache=True)
@@ -72,38 +56,6 @@ def scan(positions, transposed, particles, box, cutoff, rows, counts):
                         rows[a, c] = j
                     c += 1
         counts[a] = c
-
-
-@numba.njit(inline="always")
-def cell_index(positions, i, box, cells_per_side):
-    """Flat index of the cell holding particle i, axis k weighted by cells_per_side^k."""
-    flat = 0
-    for k in range(positions.shape[1] - 1, -1, -1):
-        c = int(positions[i, k] / box * cells_per_side)
-        c = min(max(c, 0), cells_per_side - 1)
-        flat = flat * cells_per_side + c
-    return flat
-
-
-@numba.njit(cache=True)
-def cell_order(positions, box, cells_per_side):
-    """Cell index of every particle and the particles sorted by cell (counting sort)."""
-    n, d = positions.shape
-    n_cells = cells_per_side ** d
-    cell_of = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        cell_of[i] = cell_index(positions, i, box, cells_per_side)
-    start = np.zeros(n_cells + 1, dtype=np.int64)
-    for i in range(n):
-        start[cell_of[i] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        order[fill[cell_of[i]]] = i
-        fill[cell_of[i]] += 1
-    return cell_of, start, order
 
 
 @numba.njit(parallel=True, cache=True)
@@ -159,18 +111,6 @@ def _build_cells(positions, box, cutoff, cells_per_side, stencil, rows, counts):
                 sort_row(rows[i, :c])
 
 
-@numba.njit(inline="always")
-def sort_row(row):
-    """Insertion sort in place: rows are short and nearly sorted."""
-    for a in range(1, row.shape[0]):
-        value = row[a]
-        b = a - 1
-        while b >= 0 and row[b] > value:
-            row[b + 1] = row[b]
-            b -= 1
-        row[b + 1] = value
-
-
 @numba.njit(parallel=True, cache=True)
 def _two_largest_displacements(positions, reference, box):
     """The two largest minimum-image displacements |x_i - reference_i| (diameters)."""
@@ -197,26 +137,6 @@ def largest_displacements(positions: np.ndarray, reference: np.ndarray, box: flo
     against reference, both (n, d) float64, in a box of side box."""
     return _two_largest_displacements(np.ascontiguousarray(positions, dtype=np.float64),
                                       np.ascontiguousarray(reference, dtype=np.float64), float(box))
-
-
-def cells_per_side(box: float, cutoff: float, n: int, d: int) -> int:
-    """Cells per box side for a cell list, or 0 where a 3^d stencil would not prune.
-
-    Cells are at least ``cutoff`` wide; at least 3 per side so that the stencil holds 3^d distinct
-    cells; and the stencil must cover at most half the box, else brute force is as good.
-    """
-    m = int(box // cutoff)
-    m = min(m, max(3, int((4 * n) ** (1.0 / d))))  # no more cells than about 4 n
-    if m < 3 or (3.0 / m) ** d > 0.5:
-        return 0
-    return m
-
-
-def check_cells(box: float, cutoff: float, n: int, d: int) -> None:
-    """Raise ValueError unless a cell list fits (``cells_per_side`` > 0)."""
-    if not cells_per_side(box, cutoff, n, d):
-        raise ValueError(f"a cell list needs at least 3 cells of width {cutoff:.3g} "
-                         f"per side of a box of side {box:.3g}")
 
 
 class VerletList:
@@ -279,16 +199,6 @@ def expected_neighbours(n: int, d: int, box: float, cutoff: float) -> int:
     return int(min(n, 2 * mean + 16))
 
 
-_STENCILS: dict[int, np.ndarray] = {}
-
-
-def stencil(d: int) -> np.ndarray:
-    """All 3^d offsets in {-1, 0, 1}^d, shape (3^d, d) int64."""
-    if d not in _STENCILS:
-        _STENCILS[d] = np.array(list(itertools.product((-1, 0, 1), repeat=d)), dtype=np.int64)
-    return _STENCILS[d]
-
-
 def overlapping_pairs(positions: np.ndarray, radii: np.ndarray, box: float,
                       verlet: VerletList) -> np.ndarray:
     """Overlapping pairs (i < j) found through the Verlet list, shape (m, 2), sorted."""
@@ -303,22 +213,7 @@ def overlapping_pairs(positions: np.ndarray, radii: np.ndarray, box: float,
     return np.stack([i[hit], j[hit]], axis=1)
 
 
-def overlapping_pairs_brute(positions: np.ndarray, radii: np.ndarray, box: float) -> np.ndarray:
-    """The O(n^2) numpy twin: every pair i < j with |x_i - x_j| < R_i + R_j, shape (m, 2), sorted."""
-    pairs = []
-    for i in range(positions.shape[0] - 1):
-        delta = minimum_image(positions[i + 1:] - positions[i], box)
-        hit = np.einsum("md,md->m", delta, delta) < (radii[i] + radii[i + 1:]) ** 2
-        partners = i + 1 + np.flatnonzero(hit)
-        pairs.append(np.stack([np.full(partners.size, i), partners], axis=1))
-    return np.concatenate(pairs).astype(np.int64) if pairs else np.empty((0, 2), dtype=np.int64)
-
-
 def default_skin(d: int) -> float:
     """Verlet skin in diameters, tuned with ``make bench``: thicker in high d, where builds cost
     O(n^2) and kicks are larger (more overlaps per particle), so fewer rebuilds pay off."""
     return 0.3 if d <= 4 else 0.4 if d == 5 else 0.5
-
-
-__all__ = ["VerletList", "overlapping_pairs", "overlapping_pairs_brute", "cells_per_side",
-           "default_skin", "largest_displacements"]

@@ -1,6 +1,8 @@
-"""A plain numpy + scipy reference of one packing step, the yardstick of ``experiments.bench.cases``.
+"""The slow, obviously correct twins of the fast kernels: overlapping pairs by brute force
+(``overlapping_pairs_brute``, O(n^2) numpy) and by a periodic cKDTree, and one packing step in
+plain numpy + scipy, which is also the yardstick of ``experiments.bench``.
 
-It is the straightforward implementation one would write without numba: every step builds a
+The step is the straightforward implementation one would write without numba: every step builds a
 periodic ``scipy.spatial.cKDTree``, asks it for all pairs within the largest contact distance,
 keeps those with |x_i - x_j| < R_i + R_j (minimum image), sums the unit vectors
 n_ij = (x_i - x_j) / |x_i - x_j| per particle with ``np.bincount`` and moves the active particles
@@ -26,6 +28,17 @@ from scipy.spatial import cKDTree
 from physics_baseline.box import minimum_image, wrap
 
 DYNAMICS = ("bro", "sgd", "gd")
+
+
+def overlapping_pairs_brute(positions: np.ndarray, radii: np.ndarray, box: float) -> np.ndarray:
+    """The O(n^2) numpy twin: every pair i < j with |x_i - x_j| < R_i + R_j, shape (m, 2), sorted."""
+    pairs = []
+    for i in range(positions.shape[0] - 1):
+        delta = minimum_image(positions[i + 1:] - positions[i], box)
+        hit = np.einsum("md,md->m", delta, delta) < (radii[i] + radii[i + 1:]) ** 2
+        partners = i + 1 + np.flatnonzero(hit)
+        pairs.append(np.stack([np.full(partners.size, i), partners], axis=1))
+    return np.concatenate(pairs).astype(np.int64) if pairs else np.empty((0, 2), dtype=np.int64)
 
 
 def overlapping_pairs(positions: np.ndarray, radii: np.ndarray, box: float):

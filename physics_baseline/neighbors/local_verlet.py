@@ -15,7 +15,7 @@ Where the candidates for a row come from (``for_packing`` picks):
 - low d: a ``CellGrid`` of the references (3^d stencil); one list with cutoff 2 R_max + skin
   and slack skin / 2, so that no overlap is missed; rows ascending, as the step reads them.
 - high d, where the box spans too few cutoffs for cells: two lists. The outer one (cutoff
-  2 R_max + skin) finds its rows by testing all n references (``neighbors.scan``), keeps them in
+  2 R_max + skin) finds its rows by testing all n references (``verlet.scan``), keeps them in
   no particular order (a change is an append or a swap with the last entry) and is refreshed
   rarely; the inner one (cutoff 2 R_max + s, s = ``INNER_SKIN_FRACTION`` skin, slack s / 2) takes
   its candidates from the outer rows and keeps its rows ascending, so that overlap sums read
@@ -27,9 +27,9 @@ Where the candidates for a row come from (``for_packing`` picks):
 import numba
 import numpy as np
 
-from physics_baseline.cell_grid import CellGrid
-from physics_baseline.distances import screen_bounds, screen_distance2, transposed_single, within
-from physics_baseline.neighbors import cells_per_side, check_cells, expected_neighbours, scan, sort_row
+from physics_baseline.neighbors.cells import CellGrid, cells_per_side, check_cells, counting_sort, sort_row
+from physics_baseline.neighbors.distances import screen_bounds, screen_distance2, transposed_single, within
+from physics_baseline.neighbors.verlet import expected_neighbours, scan
 
 REBUILD_FRACTION = 0.25      # more strays than this fraction of n: rebuild the whole list
 INNER_SKIN_FRACTION = 0.25   # high d: skin of the rows read at every step, relative to the skin
@@ -107,19 +107,8 @@ def _changes(particles, found, sizes, rows, counts, renewed, listed):
                 if not renewed[j]:
                     targets[m], labels[m], signs[m] = j, i, 1
                     m += 1
-    starts = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        starts[targets[e] + 1] += 1
-    for j in range(n):
-        starts[j + 1] += starts[j]
-    fill = starts[:-1].copy()
-    grouped_labels = np.empty(m, dtype=np.int64)
-    grouped_signs = np.empty(m, dtype=np.int64)
-    for e in range(m):           # a stable counting sort: labels stay ascending within a row
-        grouped_labels[fill[targets[e]]] = labels[e]
-        grouped_signs[fill[targets[e]]] = signs[e]
-        fill[targets[e]] += 1
-    return starts, grouped_labels, grouped_signs
+    starts, order = counting_sort(targets[:m], n)   # stable: labels stay ascending within a row
+    return starts, labels[:m][order], signs[:m][order]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -192,7 +181,7 @@ def _replace(particles, found, sizes, rows, counts):
 
 
 class _Everyone:
-    """Candidates: all n references, screened in single precision (``neighbors.scan``)."""
+    """Candidates: all n references, screened in single precision (``verlet.scan``)."""
 
     def __init__(self, reference: np.ndarray, box: float, cutoff: float):
         self.box, self.cutoff = box, cutoff

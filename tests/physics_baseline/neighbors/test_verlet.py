@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from physics_baseline import box
-from physics_baseline.neighbors import (VerletList, cells_per_side, overlapping_pairs,
-                                        overlapping_pairs_brute)
+from physics_baseline.neighbors.cells import cells_per_side
+from physics_baseline.neighbors.verlet import VerletList, overlapping_pairs
+from physics_baseline.reference import overlapping_pairs_brute
 
 # (d, n, phi): moderately dense boxes, plus boxes only 2-3 diameters wide
 CASES = [(d, n, phi) for d in range(1, 9) for n, phi in ((300, 0.5 / 2 ** max(0, d - 3)), (2000, 0.3))]

@@ -4,10 +4,11 @@ import pytest
 
 from physics_baseline import SimulationConfig, box, simulate
 from physics_baseline.validate import ConfigError
-from physics_baseline.algorithms import DENSE_FRACTION
+from physics_baseline.stepping import DENSE_FRACTION
 from physics_baseline.dynamics import RULES
-from physics_baseline.local_verlet import for_packing
-from physics_baseline.neighbors import cells_per_side, overlapping_pairs_brute
+from physics_baseline.neighbors.local_verlet import for_packing
+from physics_baseline.neighbors.cells import cells_per_side
+from physics_baseline.reference import overlapping_pairs_brute
 
 # (n, phi) close to the BRO transition (eps = 0.05) of each d: runs pass from many active
 # particles to few, so both the incremental steps and the full recomputations are exercised
@@ -97,7 +98,7 @@ def pairs_within(rows, counts):
                                                   (3, 600, 0.5, "brute", 20), (8, 1500, 0.06, "brute", 20)])
 def test_refreshed_rows_hold_exactly_the_pairs_within_the_cutoff_of_the_references(d, n, phi, method, share):
     """share: 1 / the fraction of particles moved per step; at 1/8 the cell grid searches its
-    cell-sorted copy (cell_grid.SORTED_QUERIES = 16), at 1/20 its linked lists."""
+    cell-sorted copy (cells.SORTED_QUERIES = 16), at 1/20 its linked lists."""
     radii = box.make_radii(n)
     side = box.box_length(radii, d, phi)
     rng = np.random.default_rng(d)
