@@ -12,9 +12,19 @@ import os
 import sys
 from pathlib import Path
 
-from neuralpack.suite import executors, formats, kinds, plots, progress, runner, store, sweep, tracking
-from neuralpack.suite.presets import load_config, parse_overrides
 from neuralpack.diverged import TrainingDiverged
+from neuralpack.suite import (
+    executors,
+    formats,
+    kinds,
+    plots,
+    progress,
+    runner,
+    store,
+    sweep,
+    tracking,
+)
+from neuralpack.suite.presets import load_config, parse_overrides
 from physics_baseline.config import SimulationConfig
 from physics_baseline.validate import ConfigError, as_choice, as_int
 

@@ -25,11 +25,11 @@ import faiss
 import numpy as np
 import torch
 
-from physics_baseline.validate import ConfigError, as_float, as_int
-from physics_baseline.neighbors.verlet import largest_displacements
 from neuralpack import overlap_grid
 from neuralpack.overlap_grid import RELATIVE_MARGIN
 from neuralpack.space import Sphere, Torus
+from physics_baseline.neighbours.verlet import largest_displacements
+from physics_baseline.validate import ConfigError, as_float, as_int
 
 # Exhaustive searches (the sphere, boxes under three reaches): query rows per FAISS range search at
 # most. Blocks are searched against themselves and the rows after them only, so every pair is
@@ -87,7 +87,7 @@ class TorusOverlapList:
     within R_i + R_j + skin. Each call filters them with the exact test of ``torus_overlaps``, which
     gives its pair set (sorted), while the two largest centre displacements since that search plus
     twice the largest radius growth add up to at most the skin (the criterion of
-    ``physics_baseline.neighbors.VerletList``); otherwise it searches again. side, skin: diameters.
+    ``physics_baseline.neighbours.verlet.VerletList``); otherwise it searches again. side, skin: diameters.
     """
 
     def __init__(self, side: float, skin: float):
@@ -211,7 +211,7 @@ def torus_normal_sums(centres: torch.Tensor, pairs, side: float) -> torch.Tensor
 
 
 def _torus_overlap(torus: Torus, a: torch.Tensor, b: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
-    """|b - a|^2 < reach^2 (minimum image), the test of physics_baseline.neighbors."""
+    """|b - a|^2 < reach^2 (minimum image), the test of physics_baseline.neighbours."""
     delta = torus.displacement(b, a)
     return (delta * delta).sum(dim=-1) < reach ** 2
 
@@ -260,8 +260,8 @@ def _window_pairs(x: np.ndarray, side: float, reach: float, cells: int, overlapp
 
     def batch_pairs(batch):
         lo, hi = batch
-        *workspace.arrays, first, end = overlap_grid.window_lists(cell, offset, flat, start, lo, hi, cells, w, limit ** 2,
-                                                      low, high, *workspace.arrays)
+        *workspace.arrays, first, end = overlap_grid.window_lists(
+            cell, offset, flat, start, lo, hi, cells, w, limit ** 2, low, high, *workspace.arrays)
         members = np.diff(start[lo:hi + 1])
         return [_confirmed(order[a], order[b], overlapping, chunk)
                 for a, b in _window_candidates(*workspace.arrays[1:], first, end, members, threshold)]
@@ -419,5 +419,6 @@ def _validated(centres, values, name: str, high: float,
     return x, v
 
 
-__all__ = ["TorusOverlapList", "dense_flat_overlaps", "dense_sphere_overlaps", "dense_torus_overlaps", "flat_overlaps", "overlap_counts",
+__all__ = ["TorusOverlapList", "dense_flat_overlaps", "dense_sphere_overlaps", "dense_torus_overlaps", "flat_overlaps",
+           "overlap_counts",
            "sphere_overlaps", "torus_normal_sums", "torus_overlaps"]

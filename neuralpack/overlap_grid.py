@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from physics_baseline.neighbors.cells import counting_sort
+from physics_baseline.neighbours.cells import counting_sort
 
 # Cells of about CELL_ROWS centres (at least 3 and at most L / reach per side), used where the grid
 # has at most CELLS_PER_CENTRE cells per centre.

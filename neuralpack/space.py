@@ -17,9 +17,8 @@ import torch
 from scipy.optimize import brentq
 from scipy.special import betainc
 
-from physics_baseline.validate import ConfigError
 from physics_baseline.box import box_length
-from physics_baseline.validate import as_float, as_int
+from physics_baseline.validate import ConfigError, as_float, as_int
 
 
 class Torus:

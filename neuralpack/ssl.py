@@ -34,11 +34,9 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from physics_baseline import checkpoint as codec
-from physics_baseline.run import Run, json_ready
-from physics_baseline.validate import ConfigError
 from neuralpack import data, evaluation, state
 from neuralpack.contrastive import info_nce_loss
+from neuralpack.diverged import TrainingDiverged
 from neuralpack.encoders import build_encoder
 from neuralpack.loss import manifold_centres, manifold_radii
 from neuralpack.optim import LARS
@@ -46,7 +44,9 @@ from neuralpack.overlap import flat_overlaps
 from neuralpack.packing_loss import CentreBank, packing_loss
 from neuralpack.space import Sphere
 from neuralpack.ssl_config import RESUMABLE, SSLConfig
-from neuralpack.diverged import TrainingDiverged
+from physics_baseline import checkpoint as codec
+from physics_baseline.run import Run, json_ready
+from physics_baseline.validate import ConfigError
 
 SERIES = ("steps", "active_fraction", "loss", "radius_mean")
 OBSERVABLES = ("step", "knn_accuracy", "active_fraction", "phi_eff", "radius_mean", "radius_q10",

@@ -6,7 +6,13 @@ import dataclasses
 from dataclasses import dataclass
 
 from neuralpack.splits import digits_train_images
-from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
+from physics_baseline.validate import (
+    ConfigError,
+    as_choice,
+    as_float,
+    as_int,
+    refuse_unknown_keys,
+)
 
 DATASETS = ("digits", "mnist", "cifar10")
 ENCODERS = ("cnn", "mlp", "resnet18")

@@ -9,7 +9,13 @@ import numpy as np
 
 from neuralpack.splits import digits_train_images
 from physics_baseline.box import box_length
-from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
+from physics_baseline.validate import (
+    ConfigError,
+    as_choice,
+    as_float,
+    as_int,
+    refuse_unknown_keys,
+)
 
 ENCODERS = ("embedding_table", "random_feature_linear", "mlp", "cnn")
 SPACES = ("torus", "sphere")

@@ -35,18 +35,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuralpack import data, state
+from neuralpack.diverged import TrainingDiverged
+from neuralpack.encoders import build_encoder
+from neuralpack.loss import (
+    _hinge,
+    manifold_centres,
+    manifold_radii,
+    sphere_hinge_pair_loss,
+)
+from neuralpack.overlap import TorusOverlapList, overlap_counts, sphere_overlaps
+from neuralpack.space import Sphere, Torus
+from neuralpack.train_config import RESUMABLE, TrainConfig
 from physics_baseline import box as geometry
 from physics_baseline import checkpoint as codec
 from physics_baseline import dynamics
-from physics_baseline.neighbors.verlet import default_skin
+from physics_baseline.neighbours.verlet import default_skin
 from physics_baseline.run import AbsorbingRun
-from neuralpack import data, state
-from neuralpack.encoders import build_encoder
-from neuralpack.loss import _hinge, manifold_centres, manifold_radii, sphere_hinge_pair_loss
-from neuralpack.overlap import TorusOverlapList, overlap_counts, sphere_overlaps
-from neuralpack.space import Sphere, Torus
-from neuralpack.diverged import TrainingDiverged
-from neuralpack.train_config import RESUMABLE, TrainConfig
 
 SERIES = ("steps", "active_fraction", "loss", "active_count")
 

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 from physics_baseline.box import box_length, make_radii
 from physics_baseline.dynamics import RULES
-from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
+from physics_baseline.validate import (
+    ConfigError,
+    as_choice,
+    as_float,
+    as_int,
+    refuse_unknown_keys,
+)
 
 MAX_DIMENSION = 8
 ALGORITHMS = ("auto", "full", "active")   # see physics_baseline.stepping

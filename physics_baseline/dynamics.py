@@ -23,7 +23,11 @@ import numba
 import numpy as np
 
 from physics_baseline import rng
-from physics_baseline.neighbors.distances import distance2, screen_distance2, screen_margin
+from physics_baseline.neighbours.distances import (
+    distance2,
+    screen_distance2,
+    screen_margin,
+)
 
 PAIR_UNIT, PAIR_RECIPROCAL, PAIR_NONRECIPROCAL = 0, 1, 2
 BRO, RO, BATCH, GRADIENT, PAIRWISE, SME_BRO, SME_SGD = 0, 1, 2, 3, 4, 5, 6

@@ -15,8 +15,8 @@ from scipy.special import digamma, polygamma
 
 from physics_baseline.box import ball_volume, minimum_image, wrap
 from physics_baseline.config import MAX_DIMENSION
+from physics_baseline.neighbours.verlet import VerletList
 from physics_baseline.validate import as_float, as_int
-from physics_baseline.neighbors.verlet import VerletList
 
 LIST_SKIN = 0.01            # diameters: margin of the one-shot Verlet lists over the exact test
 _BRUTE_BLOCK = 1 << 21      # float64 entries of the (rows, n, d) separations of one twin block

@@ -9,10 +9,10 @@ import numpy as np
 
 from physics_baseline import box as geometry
 from physics_baseline import checkpoint as codec
-from physics_baseline.stepping import ActiveSetAlgorithm, FullAlgorithm, resolve
 from physics_baseline.config import RESUMABLE, SimulationConfig
-from physics_baseline.neighbors.verlet import default_skin
+from physics_baseline.neighbours.verlet import default_skin
 from physics_baseline.run import AbsorbingRun
+from physics_baseline.stepping import ActiveSetAlgorithm, FullAlgorithm, resolve
 from physics_baseline.validate import ConfigError
 
 ALGORITHMS = {engine.name: engine for engine in (FullAlgorithm, ActiveSetAlgorithm)}

@@ -22,9 +22,9 @@ import numba
 import numpy as np
 
 from physics_baseline import dynamics
-from physics_baseline.neighbors import local_verlet
 from physics_baseline.config import SimulationConfig
-from physics_baseline.neighbors.verlet import VerletList
+from physics_baseline.neighbours import local_verlet
+from physics_baseline.neighbours.verlet import VerletList
 
 DENSE_FRACTION = 0.4
 SERIAL_WORK = 30_000    # active particles x mean row length below which a step runs on one thread

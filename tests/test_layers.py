@@ -85,5 +85,6 @@ def test_an_upward_import_inside_a_function_is_seen(tmp_path):
 def test_light_imports_load_no_heavy_library(statement, absent):
     """The engine, and the command line until a run needs more, load none of the extras."""
     script = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
-    loaded = set(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split())
+    loaded = set(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                check=True).stdout.split())
     assert not loaded & set(absent), loaded & set(absent)

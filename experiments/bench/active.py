@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import statistics
 import time
+
 from physics_baseline.config import SimulationConfig
 
 EPS = 0.02
@@ -40,18 +41,19 @@ def _config(d: int, n: int, seed: int, **extra) -> dict:
 def _warm_up(d: int) -> None:
     from physics_baseline import simulate
     for algorithm in ("full", "active"):
-        simulate(SimulationConfig.from_dict(dict(**_config(d, 3000, 0, steps=30, algorithm=algorithm))))
+        simulate(SimulationConfig.from_dict(_config(d, 3000, 0, steps=30, algorithm=algorithm)))
 
 
 def _snapshots(d: int, seed: int) -> list[tuple[float, object]]:
     """(level, positions) where an active-set run first drops to each level of LEVELS."""
     from physics_baseline import simulate
     n = SCAN_N[d]
-    run = simulate(SimulationConfig.from_dict(dict(**_config(d, n, seed, steps=0))))
+    run = simulate(SimulationConfig.from_dict(_config(d, n, seed, steps=0)))
     found, x = [(LEVELS[0], run.positions)], run.positions
     for level in LEVELS[1:]:
         while not run.absorbed and run.final_active_fraction > level:
-            run = simulate(SimulationConfig.from_dict(dict(**_config(d, n, seed, steps=SEGMENT[d], algorithm="active"))), positions=x)
+            run = simulate(SimulationConfig.from_dict(_config(d, n, seed, steps=SEGMENT[d], algorithm="active")),
+                           positions=x)
             x = run.positions
         if run.absorbed:
             break
@@ -69,7 +71,8 @@ def _step_time(d: int, positions, algorithm: str, seed: int) -> tuple[float, flo
         stamps.append(time.perf_counter())
         fractions.append(active_fraction)
 
-    simulate(SimulationConfig.from_dict(dict(**_config(d, SCAN_N[d], seed, steps=STEPS_PER_LEVEL[d], algorithm=algorithm))), positions=positions, progress=progress)
+    simulate(SimulationConfig.from_dict(_config(d, SCAN_N[d], seed, steps=STEPS_PER_LEVEL[d], algorithm=algorithm)),
+             positions=positions, progress=progress)
     return (stamps[-1] - stamps[0]) / (len(stamps) - 1), statistics.fmean(fractions[:-1])
 
 
@@ -91,7 +94,8 @@ def measure(case: str, repeats: int) -> dict:
     whole = {"full": [], "active": []}
     for seed in range(1, repeats + 1):   # interleaved, so that both see the same load
         for algorithm, done in whole.items():
-            done.append(simulate(SimulationConfig.from_dict(dict(**_config(d, ABSORB_N[d], seed, steps=1_000_000, algorithm=algorithm)))))
+            done.append(simulate(SimulationConfig.from_dict(_config(d, ABSORB_N[d], seed, steps=1_000_000,
+                                                                    algorithm=algorithm))))
     absorb = {}
     for algorithm, runs in whole.items():
         absorb[algorithm] = {"wall_s": statistics.median(r.wall_time for r in runs),

@@ -45,7 +45,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from experiments.bench import active as bench_active, sweep as bench_sweep, train as bench_train
+from experiments.bench import active as bench_active
+from experiments.bench import sweep as bench_sweep
+from experiments.bench import train as bench_train
 from physics_baseline.config import SimulationConfig
 
 TARGET_CASE = "bro-d3-absorb"   # a whole run, random start to absorption, as users run it
@@ -222,8 +224,8 @@ def _overlap_reference(case: OverlapCase, seeds: list[int]) -> list[dict]:
     for the comparison is not timed)."""
     import numpy as np
 
-    from physics_baseline.reference import overlapping_pairs
     from neuralpack.overlap import dense_torus_overlaps
+    from physics_baseline.reference import overlapping_pairs
     runs = []
     for seed in seeds:
         centres, radii, side = _overlap_centres(case, seed)
@@ -251,8 +253,8 @@ def _reference(case: Case, steps: int, seeds: list[int]) -> list[dict]:
     """The numpy + scipy reference from the engine's own initial configuration of every seed."""
     import numpy as np
 
-    from physics_baseline.reference import ReferenceStep, run_reference
     from physics_baseline import box as geometry
+    from physics_baseline.reference import ReferenceStep, run_reference
     radii = geometry.make_radii(case.n, case.polydispersity)
     side = geometry.box_length(radii, case.d, case.phi)
     results = []

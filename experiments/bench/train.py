@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import multiprocessing
 import statistics
-from neuralpack.train_config import TrainConfig
-from physics_baseline.config import SimulationConfig
 
 CASES = ("train-d3",)
 SETTINGS = {"d": 3, "phi": 0.5, "lr": 0.04, "batch_fraction": 0.5, "steps": 50, "record_every": 10}
@@ -23,12 +21,14 @@ TARGET_RATIO = 10.0
 def _seconds_per_step(kind: str, seed: int) -> float:
     """One run's wall time per step (seconds), after a small warm-up run of the same kind."""
     if kind == "train":
+        from neuralpack.train_config import TrainConfig
         from neuralpack.training import train
 
         def execute(n, s):
-            return train(TrainConfig.from_dict(dict(encoder="embedding_table", space="torus", n_classes=n, seed=s, **SETTINGS)))
+            return train(TrainConfig.from_dict(dict(encoder="embedding_table", space="torus", n_classes=n, seed=s,
+                                                    **SETTINGS)))
     else:
-        from physics_baseline import simulate
+        from physics_baseline import SimulationConfig, simulate
 
         def execute(n, s):
             return simulate(SimulationConfig.from_dict(dict(dynamics="sgd", n=n, seed=s, **SETTINGS)))

@@ -30,8 +30,8 @@ import numpy as np
 from neuralpack.suite import formats, kinds, plots, sweep, sweep_table
 from neuralpack.suite.report import Section, number, table
 from physics_baseline import observables
-from physics_baseline.validate import ConfigError
 from physics_baseline.criticality.critical_point import phi_c_from_absorption
+from physics_baseline.validate import ConfigError
 
 PARTICLE = "particle"
 

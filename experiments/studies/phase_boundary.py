@@ -33,10 +33,13 @@ import numpy as np
 from neuralpack.suite import formats, plots, sweep
 from neuralpack.suite.report import Section, number, table
 from physics_baseline import observables
-from physics_baseline.criticality.critical_point import extrapolate_to_zero, phi_c_from_absorption
-from physics_baseline.validate import as_float
+from physics_baseline.criticality.critical_point import (
+    extrapolate_to_zero,
+    phi_c_from_absorption,
+)
 from physics_baseline.dynamics import RULES
 from physics_baseline.literature import MRJ, ROUNDING_ERROR, reference_phi_c
+from physics_baseline.validate import as_float
 
 REFERENCE_STEP_SIZE = 0.02
 

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import yaml
 
-from experiments.studies import finite_size_scaling, neural_vs_particle, phase_boundary, ssl_dimension
+from experiments.studies import (
+    finite_size_scaling,
+    neural_vs_particle,
+    phase_boundary,
+    ssl_dimension,
+)
 from neuralpack.suite import presets, report, tracking
 from physics_baseline import atomic
 from physics_baseline.validate import ConfigError
@@ -26,7 +31,8 @@ def load(name: str, profile: str) -> dict:
     if profile not in profiles:
         raise ConfigError("profile", f"must be one of {', '.join(profiles)}; got {profile!r}")
     if study.get("analysis") not in ANALYSES:
-        raise ConfigError("analysis", f"study {name} names analysis {study.get('analysis')!r}; known: {', '.join(ANALYSES)}")
+        raise ConfigError("analysis",
+                          f"study {name} names analysis {study.get('analysis')!r}; known: {', '.join(ANALYSES)}")
     return {"study": name, "profile": profile, "analysis": study["analysis"],
             "title": study.get("title", name), "settings": profiles[profile]}
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from neuralpack.suite import formats, kinds, plots, sweep
 from neuralpack.suite.report import Section, number, table
-from physics_baseline.validate import ConfigError, as_int
 from physics_baseline.literature import reference_phi_c
+from physics_baseline.validate import ConfigError, as_int
 
 METHODS = {"packing": "", "infonce": "baselines.infonce.", "pca": "baselines.pca.",
            "random encoder": "baselines.random_encoder.", "raw pixels": "baselines.raw_pixels."}

@@ -11,7 +11,14 @@ import dask
 from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from neuralpack.suite.executors import Execution, Executor, as_finished, ignore_ctrl_c, share_of_cpus, with_threads
+from neuralpack.suite.executors import (
+    Execution,
+    Executor,
+    as_finished,
+    ignore_ctrl_c,
+    share_of_cpus,
+    with_threads,
+)
 
 
 def dask_executor(execution: Execution) -> Executor:

@@ -21,14 +21,14 @@ dask block: ``dask.slurm.jobs=8``), which wins::
         jobs: 4             # jobs to run (the most at a time with adapt)
         adapt: false        # true: request up to jobs jobs while runs wait, release idle ones
 
-Every Dask cluster is driven the same way (``dask_cluster.dask_executor``; Dask loads only there): each run is one task, and each
-worker process runs one run at a time (one Dask thread) with its share of the cores as numba
-threads (``share_of_cpus`` for a LocalCluster, cores / processes on SLURM; workers of an
-existing scheduler are used as they were started). A run that fails is attempted again in its
-worker (``sweep.run_attempts``); a run whose worker died (killed, out of memory, out of walltime)
-is handed to another worker by the scheduler up to ``retries`` times
-(``distributed.scheduler.allowed-failures``; an existing scheduler keeps its own setting). Every
-attempt continues from the run's checkpoint and a finished run is stored once under its key, so
+Every Dask cluster is driven the same way (``dask_cluster.dask_executor``; Dask loads only
+there): each run is one task, and each worker process runs one run at a time (one Dask thread)
+with its share of the cores as numba threads (``share_of_cpus`` for a LocalCluster, cores /
+processes on SLURM; workers of an existing scheduler are used as they were started). A run that
+fails is attempted again in its worker (``sweep.run_attempts``); a run whose worker died (killed,
+out of memory, out of walltime) is handed to another worker by the scheduler up to ``retries``
+times (``distributed.scheduler.allowed-failures``; an existing scheduler keeps its own setting).
+Every attempt continues from the run's checkpoint and a finished run is stored once under its key, so
 the results do not depend on the executor or on the failures on the way.
 """
 import dataclasses

@@ -5,7 +5,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from physics_baseline.criticality.estimates import Estimate, as_count, as_vector, bootstrapped, same_length
+from physics_baseline.criticality.estimates import (
+    Estimate,
+    as_count,
+    as_vector,
+    bootstrapped,
+    same_length,
+)
 from physics_baseline.criticality.exponents import scaled
 
 # A collapse is judged only where at least this fraction of the points lies inside another size's

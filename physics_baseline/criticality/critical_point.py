@@ -6,8 +6,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from physics_baseline.criticality.estimates import Estimate, as_count, as_vector, bootstrapped, same_length
-
+from physics_baseline.criticality.estimates import (
+    Estimate,
+    as_count,
+    as_vector,
+    bootstrapped,
+    same_length,
+)
 
 # --- phi_c at one system size and step size -----------------------------------------------------
 

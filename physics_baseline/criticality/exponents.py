@@ -5,7 +5,6 @@ import numpy as np
 
 from physics_baseline.criticality.estimates import as_count
 
-
 # --- finite-size scaling ------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ import numpy as np
 from scipy import optimize
 from scipy.integrate import trapezoid
 
-from physics_baseline.criticality.estimates import Estimate, as_count, as_series, as_vector, bootstrapped
+from physics_baseline.criticality.estimates import (
+    Estimate,
+    as_count,
+    as_series,
+    as_vector,
+    bootstrapped,
+)
 
 STEADY_TAIL = 0.1  # fraction of the records averaged for f_inf
 MIN_WINDOW = 16    # fewest records a window of the steady-state test may hold

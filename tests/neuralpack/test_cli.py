@@ -33,7 +33,7 @@ def test_simulate_writes_a_consistent_run_directory(tmp_path, capsys):
     assert str(run_dir) in capsys.readouterr().out
 
     kind, config = formats.read_config(run_dir)
-    assert kind == "particles" and config["d"] == 2 and config["n"] == 200 and config["phi"] == 0.3 and config["steps"] == 50
+    assert kind == "particles" and (config["d"], config["n"], config["phi"], config["steps"]) == (2, 200, 0.3, 50)
     summary = json.loads((run_dir / "summary.json").read_text())
     with open(run_dir / "series.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

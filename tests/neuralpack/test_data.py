@@ -97,3 +97,39 @@ def test_unknown_dataset_names_the_name_field(tmp_path):
     with pytest.raises(ConfigError) as error:
         data.torchvision_dataset("imagenet", tmp_path)
     assert error.value.field == "name"
+
+
+@pytest.mark.parametrize("name, shape, dtype", [("digits", (5, 1, 8, 8), torch.float32),
+                                                ("mnist", (5, 1, 28, 28), torch.uint8),
+                                                ("cifar10", (5, 3, 32, 32), torch.uint8)])
+def test_augmented_views_shapes_range_determinism(name, shape, dtype):
+    generator = torch.Generator().manual_seed(0)
+    images = (torch.rand(shape, generator=generator) * (255 if dtype == torch.uint8 else 1)).to(dtype)
+    views = data.augmented_views(images, 3, data.augmentation(name), seed=7)
+    assert views.shape == (shape[0], 3, *shape[1:]) and views.dtype == torch.float32
+    assert views.min() >= 0 and views.max() <= 1
+    assert torch.equal(views, data.augmented_views(images, 3, data.augmentation(name), seed=7))
+    assert not torch.equal(views[:, 0], views[:, 1])                   # the views differ
+    with pytest.raises(ConfigError) as error:
+        data.augmented_views(images[0], 3, data.augmentation(name), seed=7)
+    assert error.value.field == "images"
+
+
+def test_digits_splits_are_disjoint_and_labelled():
+    (train, train_labels), (test, test_labels) = data.image_splits("digits", images=100)
+    assert train.shape == (100, 1, 8, 8) and test.shape == (359, 1, 8, 8)
+    assert set(train_labels.tolist()) == set(range(10)) and len(test_labels) == 359
+    flat_train, flat_test = {tuple(x.flatten().tolist()) for x in data.image_splits("digits")[0][0]}, \
+        [tuple(x.flatten().tolist()) for x in test]
+    assert sum(x in flat_train for x in flat_test) < 10                 # digits has a few duplicate images
+
+
+def test_torchvision_sets_are_read_from_disk_only_and_laid_out_as_images(tmp_path):
+    with pytest.raises(FileNotFoundError, match="download=True"):
+        data.image_splits("mnist", root=tmp_path)
+    mnist_like = type("D", (), {"data": torch.zeros(3, 28, 28, dtype=torch.uint8), "targets": [1, 2, 3]})
+    cifar_like = type("D", (), {"data": np.zeros((3, 32, 32, 3), dtype=np.uint8), "targets": [4, 5, 6]})
+    images, labels = data._as_tensors(mnist_like)
+    assert images.shape == (3, 1, 28, 28) and images.dtype == torch.uint8 and labels.tolist() == [1, 2, 3]
+    images, labels = data._as_tensors(cifar_like)
+    assert images.shape == (3, 3, 32, 32) and labels.dtype == torch.int64

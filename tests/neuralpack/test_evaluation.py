@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpack.evaluation import accuracies, knn_accuracy, linear_probe_accuracy, pca_features
+from neuralpack.evaluation import (
+    accuracies,
+    knn_accuracy,
+    linear_probe_accuracy,
+    pca_features,
+)
 from physics_baseline.validate import ConfigError
 
 

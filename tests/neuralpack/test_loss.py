@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpack.loss import (ManifoldHingeLoss, hinge_pair_loss, manifold_centres, manifold_radii,
-                             relative_hinge_pair_loss, sphere_hinge_pair_loss)
+from neuralpack.loss import (
+    ManifoldHingeLoss,
+    hinge_pair_loss,
+    manifold_centres,
+    manifold_radii,
+    relative_hinge_pair_loss,
+    sphere_hinge_pair_loss,
+)
 from physics_baseline.validate import ConfigError
 
 

@@ -5,12 +5,20 @@ import pytest
 import torch
 
 from neuralpack import overlap, overlap_grid
-from neuralpack.overlap import (dense_flat_overlaps, dense_sphere_overlaps, dense_torus_overlaps, flat_overlaps,
-                                overlap_counts, sphere_overlaps, torus_normal_sums, torus_overlaps)
+from neuralpack.overlap import (
+    dense_flat_overlaps,
+    dense_sphere_overlaps,
+    dense_torus_overlaps,
+    flat_overlaps,
+    overlap_counts,
+    sphere_overlaps,
+    torus_normal_sums,
+    torus_overlaps,
+)
 from neuralpack.space import Sphere, Torus
-from physics_baseline.validate import ConfigError
 from physics_baseline.box import make_radii, wrap
 from physics_baseline.reference import overlapping_pairs_brute
+from physics_baseline.validate import ConfigError
 
 CONTACT_GAP = 1e-9
 # above 3 reaches (2 max R, up to 1.4) where d < 16: the window search applies; contacts are not wrapped

@@ -5,8 +5,14 @@ import pytest
 import torch
 
 from neuralpack.space import Sphere, Torus
+from physics_baseline.box import (
+    box_length,
+    make_radii,
+    minimum_image,
+    packing_fraction,
+    wrap,
+)
 from physics_baseline.validate import ConfigError
-from physics_baseline.box import box_length, make_radii, minimum_image, packing_fraction, wrap
 
 
 def _awkward_coordinates(side: float, rng: np.random.Generator) -> np.ndarray:

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpack import cli, train, training
-from neuralpack.suite import formats, presets
+from neuralpack import cli, training
 from neuralpack.diverged import TrainingDiverged
+from neuralpack.suite import formats
 from neuralpack.train_config import TrainConfig
-from neuralpack.training import PlainSGD
+from neuralpack.training import PlainSGD, train
 from physics_baseline import simulate
-from physics_baseline.validate import ConfigError
 from physics_baseline.config import SimulationConfig
+from physics_baseline.validate import ConfigError
 
 TINY = ["encoder=embedding_table", "d=2", "n_classes=200", "phi=0.6", "lr=0.04", "batch_fraction=0.5",
         "steps=30", "tracking=none"]
@@ -88,7 +88,8 @@ ENCODER_CASES = [
 @pytest.mark.parametrize("encoder, options", ENCODER_CASES)
 def test_every_encoder_trains_on_both_spaces(encoder, options, space):
     values = {"lr": 1e-3, **options}
-    run = train(TrainConfig.from_dict(dict(encoder=encoder, space=space, d=3, n_classes=30, phi=0.4, samples_per_class=4, steps=4, seed=2, **values)))
+    run = train(TrainConfig.from_dict(dict(encoder=encoder, space=space, d=3, n_classes=30, phi=0.4,
+                                           samples_per_class=4, steps=4, seed=2, **values)))
 
     assert run.steps_taken == len(run.steps) - 1 or run.absorbed
     assert np.all(np.isfinite(run.loss)) and np.all(run.loss >= 0)
@@ -101,7 +102,8 @@ def test_every_encoder_trains_on_both_spaces(encoder, options, space):
 
 
 def test_mlp_loss_decreases_on_synthetic_manifolds():
-    run = train(TrainConfig.from_dict(dict(encoder="mlp", space="torus", d=3, n_classes=100, phi=0.3, lr=3e-4, samples_per_class=4, steps=40, seed=1)))
+    run = train(TrainConfig.from_dict(dict(encoder="mlp", space="torus", d=3, n_classes=100, phi=0.3, lr=3e-4,
+                                           samples_per_class=4, steps=40, seed=1)))
     half = len(run.loss) // 2
     assert run.loss[half:].mean() < 0.5 * run.loss[:half].mean()
     assert run.active_fraction[-1] < run.active_fraction[0]
@@ -110,7 +112,7 @@ def test_mlp_loss_decreases_on_synthetic_manifolds():
 def test_same_seed_same_run_and_other_seed_other_run():
     config = dict(encoder="random_feature_linear", space="sphere", d=4, n_classes=40, phi=0.5, lr=1e-3,
                   samples_per_class=4, steps=5)
-    first, again, other = train(TrainConfig.from_dict(dict(seed=3, **config))), train(TrainConfig.from_dict(dict(seed=3, **config))), train(TrainConfig.from_dict(dict(seed=4, **config)))
+    first, again, other = (train(TrainConfig.from_dict({**config, "seed": seed})) for seed in (3, 3, 4))
     assert np.array_equal(first.centres, again.centres) and np.array_equal(first.loss, again.loss)
     assert not np.array_equal(first.centres, other.centres)
 
@@ -156,7 +158,8 @@ def test_nan_weight_stops_with_an_error_and_keeps_a_loadable_checkpoint(tmp_path
     monkeypatch.setattr(PlainSGD, "step", step_then_poison)
     checkpoint = tmp_path / "checkpoint.npz"
     with pytest.raises(TrainingDiverged, match="step 5.*smaller lr") as error:
-        train(TrainConfig.from_dict(dict(d=2, n_classes=200, phi=0.7, steps=50, checkpoint_every=2)), checkpoint=checkpoint)
+        train(TrainConfig.from_dict(dict(d=2, n_classes=200, phi=0.7, steps=50, checkpoint_every=2)),
+              checkpoint=checkpoint)
     assert error.value.step == 5 and error.value.checkpoint == checkpoint
     with np.load(checkpoint) as saved:
         assert int(saved["step"]) == 4 and list(saved["steps"]) == [0, 1, 2, 3]
@@ -173,23 +176,6 @@ def test_cli_exits_3_when_training_diverges_and_keeps_the_checkpoint(tmp_path, c
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "config.yaml"]
     with np.load(run_dir / "checkpoint.npz") as saved:
         assert int(saved["step"]) >= 1
-
-
-@pytest.mark.parametrize("values, field", [
-    ({"encoder": "resnet18"}, "encoder"), ({"space": "plane"}, "space"), ({"d": 0}, "d"), ({"d": 65}, "d"),
-    ({"space": "sphere", "d": 1}, "d"), ({"n_classes": 1}, "n_classes"), ({"phi": 0}, "phi"),
-    ({"phi": 1.5}, "phi"), ({"lr": 0}, "lr"), ({"lr": float("nan")}, "lr"), ({"batch_fraction": 0}, "batch_fraction"),
-    ({"batch_fraction": 1.5}, "batch_fraction"), ({"batch": "random"}, "batch"), ({"optimizer": "rmsprop"}, "optimizer"),
-    ({"radius": "measured"}, "radius"), ({"power": 3}, "power"), ({"data": "cifar"}, "data"),
-    ({"encoder": "cnn"}, "data"), ({"encoder": "mlp", "input_dim": 4, "manifold_dim": 5}, "manifold_dim"),
-    ({"features": 0}, "features"), ({"steps": -1}, "steps"), ({"record_every": 0}, "record_every"),
-    ({"foo": 1}, "foo"), ({"d": 3, "n_classes": 2, "phi": 0.5}, "phi"),
-    ({"encoder": "mlp", "data": "digits", "n_classes": 5000}, "n_classes"),
-])
-def test_bad_config_names_the_field(values, field):
-    with pytest.raises(ConfigError) as error:
-        TrainConfig.from_dict(values)
-    assert error.value.field == field
 
 
 @pytest.mark.parametrize("bad, field", [
@@ -253,9 +239,3 @@ def test_cli_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp
     assert cli.main(["train", *args, "resume=true"]) == 0
     assert cli.main(["train", *args[:-1], f"out={tmp_path}/whole"]) == 0
     assert (tmp_path / "r" / "series.csv").read_bytes() == (tmp_path / "whole" / "series.csv").read_bytes()
-
-
-@pytest.mark.parametrize("preset", ["anchor", "mlp_synthetic", "quick"])
-def test_presets_are_valid_configs(preset):
-    values = presets.shipped("train", preset, "config")
-    assert TrainConfig.from_dict(values).to_dict().items() >= values.items()

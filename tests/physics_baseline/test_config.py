@@ -3,7 +3,6 @@ import pytest
 from physics_baseline.config import RESUMABLE, SimulationConfig
 from physics_baseline.validate import ConfigError
 
-
 BAD = [
     (dict(dynamics="nope"), "dynamics"), (dict(d=0), "d"), (dict(d=9), "d"), (dict(n=1), "n"),
     (dict(phi=0), "phi"), (dict(phi=-0.1), "phi"), (dict(phi=float("nan")), "phi"),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from physics_baseline import dynamics
-from physics_baseline.neighbors.verlet import VerletList
+from physics_baseline.neighbours.verlet import VerletList
 
 SIDE = 6.0
 M = 20_000

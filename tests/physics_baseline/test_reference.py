@@ -2,11 +2,15 @@
 import numpy as np
 import pytest
 
-from physics_baseline.reference import ReferenceStep, overlap_sums, run_reference
 from physics_baseline import simulate
 from physics_baseline.box import box_length, make_radii, minimum_image, random_positions
-from physics_baseline.reference import overlapping_pairs_brute
 from physics_baseline.config import SimulationConfig
+from physics_baseline.reference import (
+    ReferenceStep,
+    overlap_sums,
+    overlapping_pairs_brute,
+    run_reference,
+)
 
 D, N, PHI = 3, 300, 0.5
 
@@ -41,7 +45,8 @@ def test_gd_step_matches_engine(start):
     positions, radii, side = start
     lr = 0.1
     moved, _ = ReferenceStep("gd", lr).step(positions, radii, side)
-    run = simulate(SimulationConfig.from_dict(dict(dynamics="gd", d=D, n=N, phi=PHI, lr=lr, steps=1, seed=0)), positions=positions)
+    run = simulate(SimulationConfig.from_dict(dict(dynamics="gd", d=D, n=N, phi=PHI, lr=lr, steps=1, seed=0)),
+                   positions=positions)
     assert run.steps_taken == 1 and run.box == pytest.approx(side, rel=0, abs=0)
     reference = minimum_image(moved - positions, side)
     engine = minimum_image(run.positions - positions, side)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from physics_baseline import box, simulate
-from physics_baseline.validate import ConfigError
+from physics_baseline.config import SimulationConfig
 from physics_baseline.dynamics import RULES
 from physics_baseline.literature import CALIBRATION, CALIBRATION_ABSORPTION_STEPS
-from physics_baseline.config import SimulationConfig
+from physics_baseline.validate import ConfigError
 
 STEP_SIZES = {"eps": {"eps": 0.03}, "lr": {"lr": 0.1}}
 
@@ -128,15 +128,19 @@ def test_resume_after_interruption_ends_in_the_uninterrupted_state(tmp_path, dyn
 
 def test_resume_refuses_another_runs_checkpoint(tmp_path):
     path = tmp_path / "run.npz"
-    simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=300, phi=0.5, eps=0.02, steps=20, checkpoint_every=10)), checkpoint=path)
+    simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=300, phi=0.5, eps=0.02, steps=20,
+                                             checkpoint_every=10)), checkpoint=path)
     with pytest.raises(ConfigError, match="phi"):
-        simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=300, phi=0.6, eps=0.02, steps=20)), checkpoint=path, resume=True)
+        simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=300, phi=0.6, eps=0.02, steps=20)),
+                 checkpoint=path, resume=True)
     with pytest.raises(ConfigError, match="resume"):
-        simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=300, phi=0.5, eps=0.02, steps=20)), checkpoint=path)
+        simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=300, phi=0.5, eps=0.02, steps=20)),
+                 checkpoint=path)
 
 
 def test_records_follow_record_every_and_end_on_the_last_step():
-    run = simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=3, n=500, phi=0.8, eps=0.02, steps=95, record_every=10, seed=1)))
+    run = simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=3, n=500, phi=0.8, eps=0.02, steps=95,
+                                                   record_every=10, seed=1)))
     np.testing.assert_array_equal(run.steps, list(range(0, 100, 10)) + [95])
     assert run.loss.shape == run.active_fraction.shape == run.steps.shape
     assert run.positions.shape == (500, 3) and run.radii.shape == (500,)
@@ -146,14 +150,17 @@ def test_given_start_is_used_and_folded_into_the_box():
     n, d, phi = 200, 2, 0.3
     side = box.box_length(box.make_radii(n), d, phi)
     start = np.random.default_rng(0).random((n, d)) * side + side   # one box too far
-    run = simulate(SimulationConfig.from_dict(dict(dynamics="gd", d=d, n=n, phi=phi, lr=0.05, steps=0)), positions=start)
+    run = simulate(SimulationConfig.from_dict(dict(dynamics="gd", d=d, n=n, phi=phi, lr=0.05, steps=0)),
+                   positions=start)
     np.testing.assert_allclose(run.positions, start - side, atol=1e-12)
 
 
 def test_relaxation_time_follows_the_authors_definition():
-    absorbed = simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=3, n=500, phi=0.3, eps=0.05, steps=2000, seed=1)))
+    absorbed = simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=3, n=500, phi=0.3, eps=0.05, steps=2000,
+                                                        seed=1)))
     assert absorbed.absorbed and absorbed.relaxation_time == absorbed.absorption_step
-    active = simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=3, n=500, phi=0.8, eps=0.05, steps=400, seed=1)))
+    active = simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=3, n=500, phi=0.8, eps=0.05, steps=400,
+                                                      seed=1)))
     f_inf = active.active_fraction[-len(active.steps) // 10:].mean()
     tau = active.relaxation_time
     first = active.steps[np.argmax(np.abs(active.active_fraction / f_inf - 1) < 0.1)]
@@ -162,7 +169,8 @@ def test_relaxation_time_follows_the_authors_definition():
 
 def test_bad_positions_are_refused():
     with pytest.raises(ConfigError, match="positions"):
-        simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=10, phi=0.3, eps=0.02)), positions=np.zeros((10, 3)))
+        simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=10, phi=0.3, eps=0.02)),
+                 positions=np.zeros((10, 3)))
     bad = np.zeros((10, 2))
     bad[3, 1] = np.nan
     with pytest.raises(ConfigError, match="positions"):

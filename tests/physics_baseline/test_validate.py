@@ -3,7 +3,13 @@ import math
 import pytest
 
 from physics_baseline.config import SimulationConfig
-from physics_baseline.validate import ConfigError, as_choice, as_float, as_int, refuse_unknown_keys
+from physics_baseline.validate import (
+    ConfigError,
+    as_choice,
+    as_float,
+    as_int,
+    refuse_unknown_keys,
+)
 
 
 @pytest.mark.parametrize("value, low, high, expected", [(3, 1, 8, 3), ("5", 1, 8, 5), (2.0, 0, math.inf, 2)])

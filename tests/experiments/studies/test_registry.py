@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import physics_baseline
-from experiments.studies import phase_boundary, registry as studies
-from neuralpack.suite import formats, presets
+from experiments.studies import phase_boundary
+from experiments.studies import registry as studies
 from neuralpack.cli import main
+from neuralpack.suite import formats, presets
 
 
 def test_next_grid_zooms_into_the_crossing():
@@ -141,7 +142,8 @@ def test_the_ssl_dimension_study_reports_every_method_per_dimension(tmp_path, ca
     out = tmp_path / "ssl"
     assert main(["experiment", "tiny_ssl", f"out={out}", "workers=1", "tracking=none"]) == 0
     payload = json.loads((out / "report" / "report.json").read_text())
-    assert set(payload["by_dimension"]) == {"2", "4"} and payload["phi_c_particles"]["4"] == pytest.approx(0.45, abs=0.01)
+    assert set(payload["by_dimension"]) == {"2", "4"} and payload["phi_c_particles"]["4"] == pytest.approx(0.45,
+                                                                                                           abs=0.01)
     assert payload["phi_c_particles_measured"] == {}
     for entry in payload["by_dimension"].values():
         assert set(entry) == {"packing", "infonce", "pca", "random encoder", "raw pixels", "held_out_manifolds",

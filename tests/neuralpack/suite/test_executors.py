@@ -160,7 +160,8 @@ def test_a_killed_worker_loses_no_run_and_changes_no_number(tmp_path):
 
         watcher = threading.Thread(target=kill_one_worker_mid_run)
         watcher.start()
-        execution = executors.Execution.from_settings({"executor": "dask", "dask": {"address": local.scheduler_address}})
+        execution = executors.Execution.from_settings({"executor": "dask",
+                                                       "dask": {"address": local.scheduler_address}})
         try:
             report = sweep.run_sweep(configs, tmp_path / "dask", execution.make_executor(), retries=2)
         finally:

@@ -12,9 +12,9 @@ import physics_baseline
 from neuralpack import cli
 from neuralpack.suite import executors, formats, store, sweep, sweep_table
 from physics_baseline import simulate
-from physics_baseline.validate import ConfigError
-from physics_baseline.criticality.steady import steady_state_activity
 from physics_baseline.config import SimulationConfig
+from physics_baseline.criticality.steady import steady_state_activity
+from physics_baseline.validate import ConfigError
 
 TINY = {"dynamics": "bro", "d": 3, "n": 300, "eps": 0.02, "steps": 120}
 SWEEP = {"name": "tiny", "base": TINY, "grid": {"phi": [0.3, 0.5, 0.7], "seed": [1, 2]}}
@@ -51,7 +51,8 @@ def without_wall_clock(rows):
 
 def test_expand_takes_the_product_of_the_grid_in_file_order():
     runs = sweep.expand(SWEEP)
-    assert [(run.config["phi"], run.config["seed"]) for run in runs] == [(0.3, 1), (0.3, 2), (0.5, 1), (0.5, 2), (0.7, 1), (0.7, 2)]
+    assert [(run.config["phi"], run.config["seed"]) for run in runs] == [
+        (0.3, 1), (0.3, 2), (0.5, 1), (0.5, 2), (0.7, 1), (0.7, 2)]
     assert all(run.config["n"] == 300 and run.config["steps"] == 120 and run.config["lr"] is None for run in runs)
     assert len({run.key for run in runs}) == 6
     assert len(sweep.expand({**SWEEP, "grid": {"phi": [0.5], "seed": [1, 1.0]}})) == 1
@@ -67,7 +68,8 @@ def test_expand_zips_lists_and_crosses_lists_inside_a_zip_row():
                 "zip": {"dynamics": ["bro", "sgd"], "eps": [0.02, None], "lr": [None, 0.1],
                         "batch_fraction": [None, 0.5]}}
     runs = sweep.expand(dynamics)
-    assert [(run.config["dynamics"], run.config["eps"], run.config["lr"], run.config["batch_fraction"]) for run in runs] == [
+    assert [(run.config["dynamics"], run.config["eps"], run.config["lr"],
+             run.config["batch_fraction"]) for run in runs] == [
         ("bro", 0.02, None, None), ("sgd", None, 0.1, 0.5)]
 
 
@@ -97,7 +99,8 @@ def test_overrides_set_base_fields_and_fix_swept_ones(sweep_file, tmp_path):
     loaded = sweep.load_sweep(sweep_file, {"steps": 50, "seed": 3, "out": str(tmp_path / "o")})
     runs = sweep.expand(loaded)
     assert loaded["out"] == str(tmp_path / "o") and loaded["name"] == "tiny"
-    assert [(run.config["phi"], run.config["seed"], run.config["steps"]) for run in runs] == [(0.3, 3, 50), (0.5, 3, 50), (0.7, 3, 50)]
+    assert [(run.config["phi"], run.config["seed"], run.config["steps"]) for run in runs] == [
+        (0.3, 3, 50), (0.5, 3, 50), (0.7, 3, 50)]
     assert sweep.load_sweep(sweep_file)["out"] == "runs/sweeps/tiny"
     zipped = tmp_path / "zipped.yaml"
     zipped.write_text(yaml.safe_dump({"base": {"n": 300, "eps": 0.02}, "zip": {"d": [2, 3], "phi": [0.6, 0.5]}}))
@@ -192,7 +195,8 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_uninterrupted_sta
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        simulate(SimulationConfig.from_dict(spec.config), checkpoint=spec.run_dir / "checkpoint.npz", progress=interrupt)
+        simulate(SimulationConfig.from_dict(spec.config), checkpoint=spec.run_dir / "checkpoint.npz",
+                 progress=interrupt)
     assert store.states(tmp_path / "split") == {"done": [], "unfinished": [spec.key], "failed": []}
 
     resumed_from = []
@@ -304,19 +308,6 @@ def test_offline_wandb_writes_one_run_per_run_and_one_for_the_table(tmp_path, ca
     assert cli.main(["sweep", str(path), f"out={tmp_path / 'out'}", "workers=1"]) == 0
     assert capsys.readouterr().out.splitlines()[-2].startswith("  wandb sync ")
     assert len(list((tmp_path / "out" / "wandb").glob("offline-run-*"))) == 3
-
-
-def test_cells_by_phi_averages_seeds_with_absorbed_runs_as_zero():
-    rows = [{"phi": "0.6", "absorbed": "True", "f_inf": "0.0", "relaxation_time": "100"},
-            {"phi": "0.6", "absorbed": "False", "f_inf": "0.2", "relaxation_time": "300"},
-            {"phi": "0.5", "absorbed": "True", "f_inf": "0.0", "relaxation_time": "50"}]
-    cells = sweep_table.cells_by_phi(rows)
-    assert cells["phi"].tolist() == [0.5, 0.6]
-    assert cells["absorbed"].tolist() == [1.0, 0.5]
-    assert cells["f"].tolist() == pytest.approx([0.0, 0.1])
-    assert cells["df"].tolist() == pytest.approx([0.0, 0.1])      # std (ddof 1) 0.1414 / sqrt 2
-    assert cells["tau"].tolist() == pytest.approx([50.0, 200.0])
-    assert cells["dtau"].tolist() == pytest.approx([0.0, 100.0])
 
 
 def test_a_sweep_of_training_runs_stores_their_kind_and_kind_can_be_overridden(tmp_path):

@@ -8,7 +8,6 @@ import pytest
 
 from physics_baseline.criticality import collapse, exponents
 
-
 PHI_C = 0.62
 MANNA = exponents.exponents(3)
 SIZES = exponents.linear_size(np.array([1000, 4000, 16000, 64000]), 3)

@@ -13,7 +13,8 @@ def test_exponent_table():
     three = exponents.exponents(3)
     assert (three.beta, three.nu_perp, three.nu_par) == (0.840, 0.593, 1.081)
     assert [round(exponents.exponents(d).z, 3) for d in (1, 2, 3)] == [1.393, 1.533, 1.823]
-    assert exponents.exponents(4) == exponents.exponents(7) == exponents.exponents(2, "mean_field") == exponents.MEAN_FIELD
+    assert exponents.exponents(4) == exponents.exponents(7) == exponents.exponents(2,
+                                                                                   "mean_field") == exponents.MEAN_FIELD
     assert exponents.MEAN_FIELD.z == 2
 
 

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from physics_baseline.box import minimum_image
-from physics_baseline.neighbors.distances import distance2, screen_bounds, screen_distance2, transposed_single, within
+from physics_baseline.neighbours.distances import (
+    distance2,
+    screen_bounds,
+    screen_distance2,
+    transposed_single,
+    within,
+)
 
 
 @pytest.mark.parametrize("d", range(1, 9))

@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 
 from physics_baseline import box
-from physics_baseline.neighbors.cells import CellGrid, cell_order, cells_per_side, counting_sort, stencil
-from physics_baseline.neighbors.distances import distance2
+from physics_baseline.neighbours.cells import (
+    CellGrid,
+    cell_order,
+    cells_per_side,
+    counting_sort,
+    stencil,
+)
+from physics_baseline.neighbours.distances import distance2
 
 
 def test_counting_sort_is_numpys_stable_argsort():

@@ -27,9 +27,20 @@ Where the candidates for a row come from (``for_packing`` picks):
 import numba
 import numpy as np
 
-from physics_baseline.neighbors.cells import CellGrid, cells_per_side, check_cells, counting_sort, sort_row
-from physics_baseline.neighbors.distances import screen_bounds, screen_distance2, transposed_single, within
-from physics_baseline.neighbors.verlet import expected_neighbours, scan
+from physics_baseline.neighbours.cells import (
+    CellGrid,
+    cells_per_side,
+    check_cells,
+    counting_sort,
+    sort_row,
+)
+from physics_baseline.neighbours.distances import (
+    screen_bounds,
+    screen_distance2,
+    transposed_single,
+    within,
+)
+from physics_baseline.neighbours.verlet import expected_neighbours, scan
 
 REBUILD_FRACTION = 0.25      # more strays than this fraction of n: rebuild the whole list
 INNER_SKIN_FRACTION = 0.25   # high d: skin of the rows read at every step, relative to the skin
@@ -213,7 +224,7 @@ class LocalVerletList:
     """Verlet list with one reference position per particle, refreshed where particles strayed.
 
     rows: (n, capacity) int64 and counts: (n,): the neighbours of i in rows[i, :counts[i]],
-    ascending when ``ordered`` (as ``neighbors.VerletList``), else in no particular order (cheaper
+    ascending when ``ordered`` (as ``neighbours.VerletList``), else in no particular order (cheaper
     to keep). cutoff and slack in diameters; candidates from "cells" (a ``CellGrid``), "brute"
     (all n) or an outer ``LocalVerletList``. ``builds`` counts whole rebuilds, ``refreshes``
     single rows.
@@ -302,7 +313,7 @@ def for_packing(n: int, d: int, box: float, contact: float, skin: float,
     """The list that finds every overlap of n spheres in d dimensions with diameters up to
     ``contact``: one list with the skin over cells, or an inner list over an outer one found by
     brute force (see the module). method: "cells" or "brute", or None to pick by geometry, as
-    ``neighbors.VerletList`` does."""
+    ``neighbours.VerletList`` does."""
     method = method or ("cells" if cells_per_side(box, contact + skin, n, d) else "brute")
     if method == "cells":
         check_cells(box, contact + skin, n, d)

@@ -13,7 +13,13 @@ import itertools
 import numba
 import numpy as np
 
-from physics_baseline.neighbors.distances import distance2, screen_block, screen_bounds, transposed_single, within
+from physics_baseline.neighbours.distances import (
+    distance2,
+    screen_block,
+    screen_bounds,
+    transposed_single,
+    within,
+)
 
 SORTED_QUERIES = 16   # a move of at least n / SORTED_QUERIES particles re-sorts the copy (CellGrid)
 _NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32), 0)

@@ -15,9 +15,19 @@ import numba
 import numpy as np
 
 from physics_baseline.box import ball_volume, minimum_image
-from physics_baseline.neighbors.cells import cell_order, cells_per_side, check_cells, sort_row, stencil
-from physics_baseline.neighbors.distances import screen_block, screen_bounds, transposed_single, within
-
+from physics_baseline.neighbours.cells import (
+    cell_order,
+    cells_per_side,
+    check_cells,
+    sort_row,
+    stencil,
+)
+from physics_baseline.neighbours.distances import (
+    screen_block,
+    screen_bounds,
+    transposed_single,
+    within,
+)
 
 _BLOCK = 256  # candidates per block of the brute-force scan
 

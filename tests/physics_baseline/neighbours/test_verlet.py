@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from physics_baseline import box
-from physics_baseline.neighbors.cells import cells_per_side
-from physics_baseline.neighbors.verlet import VerletList, overlapping_pairs
+from physics_baseline.neighbours.cells import cells_per_side
+from physics_baseline.neighbours.verlet import VerletList, overlapping_pairs
 from physics_baseline.reference import overlapping_pairs_brute
 
 # (d, n, phi): moderately dense boxes, plus boxes only 2-3 diameters wide
