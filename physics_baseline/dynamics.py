@@ -25,6 +25,7 @@ import numpy as np
 from physics_baseline import rng
 from physics_baseline.neighbours.distances import (
     distance2,
+    periodic,
     screen_distance2,
     screen_margin,
 )
@@ -92,9 +93,7 @@ def _row_sums(i, positions, single, radii, box, rows, counts, pair_mode, seed, s
         elif pair_mode == PAIR_NONRECIPROCAL:
             weight *= rng.uniform(seed, step, rng.PAIR, i, j)
         for k in range(d):  # recomputed rather than stored: overlaps are a minority of rows
-            dk = positions[i, k] - positions[j, k]
-            dk -= box * np.rint(dk * inverse)
-            unit_sum[i, k] += weight * dk
+            unit_sum[i, k] += weight * periodic(positions[i, k] - positions[j, k], box, inverse)
     overlaps[i] = count
     loss[i] = half_loss
 

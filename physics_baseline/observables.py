@@ -15,6 +15,7 @@ from scipy.special import digamma, polygamma
 
 from physics_baseline.box import ball_volume, minimum_image, wrap
 from physics_baseline.config import MAX_DIMENSION
+from physics_baseline.neighbours.distances import distance2
 from physics_baseline.neighbours.verlet import VerletList
 from physics_baseline.validate import as_float, as_int
 
@@ -134,7 +135,8 @@ def mean_contacts(positions: np.ndarray, radii: np.ndarray, box: float, toleranc
 def _pair_histogram(positions, box, rows, counts, cutoff2, width, bins, chunks):
     """Pairs i < j of the Verlet rows with r^2 < cutoff2, counted in bins of the given width;
     rows are dealt round-robin to ``chunks`` partial histograms filled in parallel."""
-    n, d = positions.shape
+    n = positions.shape[0]
+    inverse = 1.0 / box
     histogram = np.zeros((chunks, bins), dtype=np.int64)
     for c in numba.prange(chunks):
         for i in range(c, n, chunks):
@@ -142,11 +144,7 @@ def _pair_histogram(positions, box, rows, counts, cutoff2, width, bins, chunks):
                 j = rows[i, a]
                 if j <= i:
                     continue
-                r2 = 0.0
-                for k in range(d):
-                    delta = positions[j, k] - positions[i, k]
-                    delta -= box * np.rint(delta / box)
-                    r2 += delta * delta
+                r2 = distance2(positions, j, i, box, inverse)
                 if r2 < cutoff2:
                     histogram[c, min(int(np.sqrt(r2) / width), bins - 1)] += 1
     return histogram.sum(axis=0)

@@ -12,6 +12,13 @@ import numpy as np
 
 
 @numba.njit(inline="always")
+def periodic(delta, box, inverse):
+    """A coordinate difference delta (diameters) folded to its minimum image, inverse = 1 / box:
+    the one minimum-image expression of every kernel, so that all round alike."""
+    return delta - box * np.rint(delta * inverse)
+
+
+@numba.njit(inline="always")
 def distance2(positions, i, j, box, inverse):
     """Squared minimum-image distance |x_i - x_j|^2 (diameters^2); inverse = 1 / box.
 
@@ -20,8 +27,7 @@ def distance2(positions, i, j, box, inverse):
     """
     r2 = 0.0
     for k in range(positions.shape[1]):
-        dk = positions[i, k] - positions[j, k]
-        dk -= box * np.rint(dk * inverse)
+        dk = periodic(positions[i, k] - positions[j, k], box, inverse)
         r2 += dk * dk
     return r2
 

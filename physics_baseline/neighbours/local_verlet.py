@@ -35,6 +35,7 @@ from physics_baseline.neighbours.cells import (
     sort_row,
 )
 from physics_baseline.neighbours.distances import (
+    periodic,
     screen_bounds,
     screen_distance2,
     transposed_single,
@@ -56,8 +57,7 @@ def _strays(positions, reference, moved, box, slack):
         i = moved[a]
         r2 = 0.0
         for k in range(positions.shape[1]):
-            delta = positions[i, k] - reference[i, k]
-            delta -= box * np.rint(delta * inverse)
+            delta = periodic(positions[i, k] - reference[i, k], box, inverse)
             r2 += delta * delta
         far[a] = r2 > slack * slack
     return moved[far]

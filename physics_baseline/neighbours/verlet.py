@@ -23,6 +23,7 @@ from physics_baseline.neighbours.cells import (
     stencil,
 )
 from physics_baseline.neighbours.distances import (
+    periodic,
     screen_block,
     screen_bounds,
     transposed_single,
@@ -125,12 +126,12 @@ def _build_cells(positions, box, cutoff, cells_per_side, stencil, rows, counts):
 def _two_largest_displacements(positions, reference, box):
     """The two largest minimum-image displacements |x_i - reference_i| (diameters)."""
     n, d = positions.shape
+    inverse = 1.0 / box
     moved = np.empty(n)
     for i in numba.prange(n):
         total = 0.0
         for k in range(d):
-            delta = positions[i, k] - reference[i, k]
-            delta -= box * np.rint(delta / box)
+            delta = periodic(positions[i, k] - reference[i, k], box, inverse)
             total += delta * delta
         moved[i] = total
     first = second = 0.0
