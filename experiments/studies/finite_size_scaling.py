@@ -207,7 +207,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
     collapse, rows, panels, activity, decay_panels, decay_rows = {}, [], [], {}, [], []
     windows = [(low * settings["steps"], high * settings["steps"]) for low, high in DECAY_WINDOWS]
     for label, configs in groups:
-        d = configs[0].config["d"]
+        d = configs[0].config.d
         members = [by_key[spec.key] for spec in sweep.plan(configs, runs)]
         for n in sorted({int(row["n"]) for row in members}):
             activity.setdefault(f"n = {n}", {})[label] = sweep_table.cells_by_phi(

@@ -54,22 +54,27 @@ class RunsFailed(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Planned:
-    """One validated run of a sweep: its kind (``kinds``) and its config (a ``to_dict()``)."""
+    """One run of a sweep: its kind (``kinds``) and its validated config object."""
     kind: str
-    config: dict
+    config: object
+
+    @property
+    def values(self) -> dict:
+        """The config as stored (``to_dict()``)."""
+        return self.config.to_dict()
 
     @property
     def key(self) -> str:
-        return formats.run_key(self.config)
+        return formats.run_key(self.values)
 
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
-    """One run of a sweep in its place: its key, kind, config and directory, and a label naming
-    the values that set it apart in the sweep (``phi=0.6, seed=2``)."""
+    """One run of a sweep in its place: its key, kind, validated config object and directory, and
+    a label naming the values that set it apart in the sweep (``phi=0.6, seed=2``)."""
     key: str
     kind: str
-    config: dict
+    config: object
     run_dir: Path
     label: str
 
@@ -155,7 +160,7 @@ def _set_nested(mapping: dict, path: list[str], value) -> None:
 
 def expand(sweep: dict) -> list[Planned]:
     """The runs of a sweep (a mapping with kind, base, grid and zip; kind particles by default),
-    validated, in product order; runs that are equal after validation appear once.
+    validated here, once, in product order; runs that are equal after validation appear once.
 
     Raises ConfigError before anything runs: for a malformed sweep, naming the key; for a bad run,
     naming the field, the run's index in the product (from 0) and its swept values.
@@ -166,7 +171,7 @@ def expand(sweep: dict) -> list[Planned]:
     runs = {}
     for index, values in enumerate(_products(base, grid, zipped)):
         try:
-            config = kind.config(values).to_dict()
+            config = kind.config(values)
         except ConfigError as error:
             label = ", ".join(f"{field}={values[field]}" for field in swept)
             message = str(error).removeprefix(f"{error.field}: ")
@@ -214,13 +219,14 @@ def _products(base: dict, grid: dict, zipped: dict) -> Iterator[dict]:
 
 def plan(runs: Sequence[Planned], out_dir: str | Path) -> list[RunSpec]:
     """The RunSpec of each planned run under out_dir/runs/, labelled by the fields that vary."""
-    fields = dict.fromkeys(field for planned in runs for field in planned.config)
-    varying = [field for field in fields if len({repr(planned.config.get(field)) for planned in runs}) > 1]
+    stored = [planned.values for planned in runs]
+    fields = dict.fromkeys(field for values in stored for field in values)
+    varying = [field for field in fields if len({repr(values.get(field)) for values in stored}) > 1]
     specs = []
-    for planned in runs:
-        config = planned.config
-        label = ", ".join(f"{field}={config[field]}" for field in varying if field in config) or planned.key
-        specs.append(RunSpec(planned.key, planned.kind, config, Path(out_dir) / formats.RUNS / planned.key, label))
+    for planned, values in zip(runs, stored):
+        label = ", ".join(f"{field}={values[field]}" for field in varying if field in values) or planned.key
+        specs.append(RunSpec(planned.key, planned.kind, planned.config, Path(out_dir) / formats.RUNS / planned.key,
+                             label))
     return specs
 
 
@@ -232,7 +238,7 @@ def run_one(spec: RunSpec) -> Outcome:
     try:
         kind = kinds.get(spec.kind)
         (spec.run_dir / formats.ERROR).unlink(missing_ok=True)
-        runner.run(kind, kind.config(spec.config), spec.run_dir, runner.SWEEP_WORKER)
+        runner.run(kind, spec.config, spec.run_dir, runner.SWEEP_WORKER)
     except Exception as error:
         return failed(spec, error)
     return Outcome(spec, DONE)

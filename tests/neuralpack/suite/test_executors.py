@@ -115,7 +115,7 @@ def test_failed_runs_are_attempted_again_and_then_reported(tmp_path, monkeypatch
     monkeypatch.setattr(physics_baseline, "simulate", flaky)
     configs = sweep.expand({"base": {"n": 300, "phi": 0.5, "eps": 0.02, "steps": 50}, "grid": {"seed": [1, 2, 3]}})
     report = sweep.run_sweep(configs, tmp_path, executors.inline, retries=2)
-    outcomes = {o.spec.config["seed"]: o for o in report.outcomes}
+    outcomes = {o.spec.config.seed: o for o in report.outcomes}
     assert attempts == {1: 2, 2: 3, 3: 1}
     assert [(outcomes[s].status, outcomes[s].attempts) for s in (1, 2, 3)] == [("done", 2), ("failed", 3), ("done", 1)]
     assert outcomes[2].error == "RuntimeError: attempt 3 of seed 2"

@@ -12,7 +12,6 @@ import physics_baseline
 from neuralpack import cli
 from neuralpack.suite import executors, formats, store, sweep, sweep_table
 from physics_baseline import simulate
-from physics_baseline.config import SimulationConfig
 from physics_baseline.criticality.steady import steady_state_activity
 from physics_baseline.validate import ConfigError
 
@@ -51,9 +50,9 @@ def without_wall_clock(rows):
 
 def test_expand_takes_the_product_of_the_grid_in_file_order():
     runs = sweep.expand(SWEEP)
-    assert [(run.config["phi"], run.config["seed"]) for run in runs] == [
+    assert [(run.config.phi, run.config.seed) for run in runs] == [
         (0.3, 1), (0.3, 2), (0.5, 1), (0.5, 2), (0.7, 1), (0.7, 2)]
-    assert all(run.config["n"] == 300 and run.config["steps"] == 120 and run.config["lr"] is None for run in runs)
+    assert all(run.config.n == 300 and run.config.steps == 120 and run.config.lr is None for run in runs)
     assert len({run.key for run in runs}) == 6
     assert len(sweep.expand({**SWEEP, "grid": {"phi": [0.5], "seed": [1, 1.0]}})) == 1
 
@@ -62,14 +61,14 @@ def test_expand_zips_lists_and_crosses_lists_inside_a_zip_row():
     per_d = {"base": {"dynamics": "bro", "n": 300, "eps": 0.02}, "grid": {"seed": [1, 2]},
              "zip": {"d": [2, 3], "phi": [[0.6, 0.7], 0.5]}}
     runs = sweep.expand(per_d)
-    assert [(run.config["d"], run.config["phi"], run.config["seed"]) for run in runs] == [
+    assert [(run.config.d, run.config.phi, run.config.seed) for run in runs] == [
         (2, 0.6, 1), (2, 0.7, 1), (2, 0.6, 2), (2, 0.7, 2), (3, 0.5, 1), (3, 0.5, 2)]
     dynamics = {"base": {"d": 3, "n": 300, "phi": 0.5},
                 "zip": {"dynamics": ["bro", "sgd"], "eps": [0.02, None], "lr": [None, 0.1],
                         "batch_fraction": [None, 0.5]}}
     runs = sweep.expand(dynamics)
-    assert [(run.config["dynamics"], run.config["eps"], run.config["lr"],
-             run.config["batch_fraction"]) for run in runs] == [
+    assert [(run.config.dynamics, run.config.eps, run.config.lr,
+             run.config.batch_fraction) for run in runs] == [
         ("bro", 0.02, None, None), ("sgd", None, 0.1, 0.5)]
 
 
@@ -99,7 +98,7 @@ def test_overrides_set_base_fields_and_fix_swept_ones(sweep_file, tmp_path):
     loaded = sweep.load_sweep(sweep_file, {"steps": 50, "seed": 3, "out": str(tmp_path / "o")})
     runs = sweep.expand(loaded)
     assert loaded["out"] == str(tmp_path / "o") and loaded["name"] == "tiny"
-    assert [(run.config["phi"], run.config["seed"], run.config["steps"]) for run in runs] == [
+    assert [(run.config.phi, run.config.seed, run.config.steps) for run in runs] == [
         (0.3, 3, 50), (0.5, 3, 50), (0.7, 3, 50)]
     assert sweep.load_sweep(sweep_file)["out"] == "runs/sweeps/tiny"
     zipped = tmp_path / "zipped.yaml"
@@ -187,15 +186,15 @@ def test_a_failing_run_is_reported_and_the_others_finish(sweep_file, tmp_path, c
 def test_an_interrupted_run_resumes_from_its_checkpoint_to_the_uninterrupted_state(tmp_path, capsys, monkeypatch):
     config = sweep.expand({"base": {**TINY, "phi": 0.7, "seed": 1, "checkpoint_every": 40}})
     spec, = sweep.plan(config, tmp_path / "split")
-    store.prepare_run_dir(spec.run_dir, spec.config, overwrite=False, resume=False)
-    formats.write_config(spec.run_dir, spec.kind, spec.config)
+    store.prepare_run_dir(spec.run_dir, spec.config.to_dict(), overwrite=False, resume=False)
+    formats.write_config(spec.run_dir, spec.kind, spec.config.to_dict())
 
     def interrupt(step, active_fraction):
         if step == 60:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        simulate(SimulationConfig.from_dict(spec.config), checkpoint=spec.run_dir / "checkpoint.npz",
+        simulate(spec.config, checkpoint=spec.run_dir / "checkpoint.npz",
                  progress=interrupt)
     assert store.states(tmp_path / "split") == {"done": [], "unfinished": [spec.key], "failed": []}
 
@@ -285,7 +284,7 @@ def test_a_tracked_sweep_is_one_wandb_group_of_its_runs_and_its_table(sweep_file
     assert sorted(run.kwargs["name"] for run in started[:6]) == sorted(spec.label for spec in specs)
     for run in started[:6]:
         spec = next(spec for spec in specs if spec.label == run.kwargs["name"])
-        assert run.kwargs["config"] == spec.config and run.exit_code == 0
+        assert run.kwargs["config"] == spec.config.to_dict() and run.exit_code == 0
         assert run.summary == json.loads((spec.run_dir / "summary.json").read_text())
         steps, active_fraction, _ = sweep_table.load_series(out, spec.key)
         assert [step for step, _ in run.logged] == steps.tolist()
