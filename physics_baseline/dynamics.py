@@ -204,13 +204,13 @@ def selective_members(active: np.ndarray, batch_fraction: float, seed: int, step
     size = batch_size(active.size, batch_fraction)
     if size == active.size:
         return active
-    keys = rng.uniforms(np.uint64(seed), np.uint64(step), rng.BATCH, active, np.zeros_like(active))
+    keys = rng.draws(np.uint64(seed), np.uint64(step), rng.BATCH, active, np.zeros_like(active), False)
     return active[np.argpartition(keys, size - 1)[:size]]
 
 
 def probabilistic_members(active: np.ndarray, batch_fraction: float, seed: int, step: int) -> np.ndarray:
     """The active particles (m,) that join the batch, each independently with probability b_f."""
-    keys = rng.uniforms(np.uint64(seed), np.uint64(step), rng.BATCH, active, np.zeros_like(active))
+    keys = rng.draws(np.uint64(seed), np.uint64(step), rng.BATCH, active, np.zeros_like(active), False)
     return active[keys < batch_fraction]
 
 

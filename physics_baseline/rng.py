@@ -54,18 +54,10 @@ def normal(seed, step, stream, a, b):
 
 
 @numba.njit(parallel=True, cache=True)
-def uniforms(seed, step, stream, a, b):
-    """Vectorised ``uniform`` over paired integer arrays a and b, shape (m,)."""
+def draws(seed, step, stream, a, b, gaussian):
+    """``uniform`` (or ``normal`` where gaussian) for every pair of the integer arrays a and b,
+    shape (m,)."""
     out = np.empty(a.shape[0])
     for k in numba.prange(a.shape[0]):
-        out[k] = uniform(seed, step, stream, a[k], b[k])
-    return out
-
-
-@numba.njit(parallel=True, cache=True)
-def normals(seed, step, stream, a, b):
-    """Vectorised ``normal`` over paired integer arrays a and b, shape (m,)."""
-    out = np.empty(a.shape[0])
-    for k in numba.prange(a.shape[0]):
-        out[k] = normal(seed, step, stream, a[k], b[k])
+        out[k] = normal(seed, step, stream, a[k], b[k]) if gaussian else uniform(seed, step, stream, a[k], b[k])
     return out

@@ -144,7 +144,7 @@ def _warm_up(case: Case | None) -> None:
         n = WARMUP_N
         while True:
             try:
-                simulate(SimulationConfig.from_dict(dict(**case.config(steps=2, seed=0, n=n))))
+                simulate(SimulationConfig.from_dict(case.config(steps=2, seed=0, n=n)))
                 break
             except ValueError:
                 if n >= case.n:
@@ -167,7 +167,7 @@ def _engine_child(case: Case, steps: int, seeds: list[int]) -> dict:
     warm_up_s = time.perf_counter() - began
     runs = []
     for seed in seeds:
-        run = simulate(SimulationConfig.from_dict(dict(**case.config(steps=steps, seed=seed))))
+        run = simulate(SimulationConfig.from_dict(case.config(steps=steps, seed=seed)))
         runs.append({
             "seed": seed,
             "steps_taken": run.steps_taken,
