@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import physics_baseline
-from neuralpack import cli
+from neuralpack import cli, training
 from neuralpack.suite import formats
 from physics_baseline.box import box_length, make_radii
 
@@ -105,29 +105,38 @@ def test_resume_with_another_config_is_refused_untouched(tmp_path, capsys):
     assert snapshot(run_dir) == before
 
 
-def test_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_path, capsys, monkeypatch):
-    real_simulate, pressed = physics_baseline.simulate, []
+ENGINES = {  # command: (module, engine, the items of a dense run that a Ctrl-C at step 25 interrupts)
+    "simulate": (physics_baseline, "simulate", ["d=2", "n=200", "phi=0.8", "eps=0.05"]),
+    "train": (training, "train", ["encoder=embedding_table", "d=2", "n_classes=200", "phi=0.7", "lr=0.04",
+                                  "batch_fraction=0.5"]),
+}
 
-    def simulate_with_ctrl_c(config, *, progress, **engine):
+
+@pytest.mark.parametrize("command", sorted(ENGINES))
+def test_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_path, capsys, monkeypatch, command):
+    module, name, items = ENGINES[command]
+    engine, pressed = getattr(module, name), []
+
+    def engine_with_ctrl_c(config, *, progress, **options):
         def press_once_at_step_25(step, active_fraction):
             if step == 25 and not pressed:
                 pressed.append(step)
                 os.kill(os.getpid(), signal.SIGINT)
             progress(step, active_fraction)
-        return real_simulate(config, progress=press_once_at_step_25, **engine)
+        return engine(config, progress=press_once_at_step_25, **options)
 
-    monkeypatch.setattr(physics_baseline, "simulate", simulate_with_ctrl_c)
-    dense = ["d=2", "n=200", "phi=0.8", "eps=0.05", "steps=60", "checkpoint_every=10", "tracking=none"]
+    monkeypatch.setattr(module, name, engine_with_ctrl_c)
+    dense = [*items, "steps=60", "checkpoint_every=10", "tracking=none"]
     run_dir = tmp_path / "r"
-    assert cli.main(["simulate", *dense, f"out={run_dir}"]) == 130
-    assert "resume=true" in capsys.readouterr().err
+    assert cli.main([command, *dense, f"out={run_dir}"]) == 130
+    assert f"neuralpack {command} config=" in capsys.readouterr().err
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "config.yaml"]
     with np.load(run_dir / "checkpoint.npz") as checkpoint:
         assert int(checkpoint["step"]) == 20
-    assert cli.main(["simulate", *dense, f"out={run_dir}"]) == 2
+    assert cli.main([command, *dense, f"out={run_dir}"]) == 2
     assert "resume=true continues it" in capsys.readouterr().err
-    assert cli.main(["simulate", *dense, f"out={run_dir}", "resume=true"]) == 0
-    assert cli.main(["simulate", *dense, f"out={tmp_path}/whole"]) == 0
+    assert cli.main([command, *dense, f"out={run_dir}", "resume=true"]) == 0
+    assert cli.main([command, *dense, f"out={tmp_path}/whole"]) == 0
     assert (run_dir / "series.csv").read_bytes() == (tmp_path / "whole" / "series.csv").read_bytes()
 
 

@@ -1,7 +1,5 @@
 import io
 import json
-import os
-import signal
 
 import faiss
 import numba
@@ -9,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuralpack import cli, training
+from neuralpack import cli
 from neuralpack.diverged import TrainingDiverged
 from neuralpack.suite import formats
 from neuralpack.train_config import TrainConfig
@@ -218,24 +216,3 @@ def test_cli_resume_equals_an_uninterrupted_run(tmp_path):
     assert (tmp_path / "split" / "series.csv").read_bytes() == (tmp_path / "whole" / "series.csv").read_bytes()
     with np.load(tmp_path / "split" / "final.npz") as split, np.load(tmp_path / "whole" / "final.npz") as whole:
         assert np.array_equal(split["centres"], whole["centres"])
-
-
-def test_cli_ctrl_c_keeps_config_and_checkpoint_and_resume_completes_the_run(tmp_path, capsys, monkeypatch):
-    real_train, pressed = training.train, []
-
-    def train_with_ctrl_c(config, *, progress, **engine):
-        def press_once_at_step_25(step, active_fraction):
-            if step == 25 and not pressed:
-                pressed.append(step)
-                os.kill(os.getpid(), signal.SIGINT)
-            progress(step, active_fraction)
-        return real_train(config, progress=press_once_at_step_25, **engine)
-
-    monkeypatch.setattr(training, "train", train_with_ctrl_c)
-    args = [*TINY, "phi=0.7", "steps=40", "checkpoint_every=10", f"out={tmp_path}/r"]
-    assert cli.main(["train", *args]) == 130
-    assert "neuralpack train config=" in capsys.readouterr().err
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["checkpoint.npz", "config.yaml"]
-    assert cli.main(["train", *args, "resume=true"]) == 0
-    assert cli.main(["train", *args[:-1], f"out={tmp_path}/whole"]) == 0
-    assert (tmp_path / "r" / "series.csv").read_bytes() == (tmp_path / "whole" / "series.csv").read_bytes()
