@@ -1,6 +1,7 @@
 """The run files: written and read back, and run directories of format 1 (before config.yaml held
 the kind; tests/fixtures/format1, written by the code at dc63a58) still resume and report."""
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -106,3 +107,12 @@ def test_a_format1_sweep_finishes_its_unfinished_run_and_reports(format1):
     report = sweep.run_sweep(planned, out)
     assert (report.count(sweep.DONE), report.count(sweep.SKIPPED)) == (1, 1)
     assert rows_of(out / formats.TABLE) == committed
+
+
+def test_a_format1_study_reports_the_same_numbers(format1, capsys):
+    study = format1 / "study-tiny"
+    assert cli.main(["report", str(study)]) == 0
+    committed = json.loads((FORMAT1 / "study-tiny" / "report" / "report.json").read_text())
+    assert json.loads((study / "report" / "report.json").read_text()) == committed
+    assert (study / "report" / "phi_c_vs_step_size.png").exists()
+    assert rows_of(study / "runs" / formats.TABLE) == rows_of(FORMAT1 / "study-tiny" / "runs" / formats.TABLE)
