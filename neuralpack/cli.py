@@ -26,7 +26,7 @@ from neuralpack.suite import (
 )
 from neuralpack.suite.presets import load_config, parse_overrides
 from physics_baseline.config import SimulationConfig
-from physics_baseline.validate import ConfigError, as_choice, as_int
+from physics_baseline.validate import ConfigError, as_int
 
 RUN_OPTIONS = {"out": None, "overwrite": False, "resume": False}
 DEMO_CONFIG = {"dynamics": "bro", "d": 3, "n": 5000, "eps": 0.02, "steps": 3000, "seed": 1, "record_every": 1}
@@ -155,7 +155,10 @@ def _prepare(items: list[str], allowed: tuple[str, ...], default: str):
     values = _preset_and_overrides(items)
     options, out = _run_options(values)
     name = values.pop(formats.KIND, None) or (kinds.SSL if values.get("task") == "ssl" else default)
-    kind = kinds.get(as_choice(formats.KIND, name, allowed))
+    kind = kinds.get(name)
+    if kind.name not in allowed:
+        raise ConfigError(formats.KIND, f"{kind.name} runs are run by `neuralpack {kind.command}`; this command "
+                                        f"runs {' and '.join(allowed)} runs")
     return kind, kind.config(values), options, out
 
 

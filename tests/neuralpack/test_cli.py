@@ -156,3 +156,11 @@ def test_bench_gets_the_remaining_arguments(monkeypatch):
     monkeypatch.setattr(experiments, "bench", bench, raising=False)
     assert cli.main(["bench", "--quick", "d=3"]) == 3
     assert seen == [["--quick", "d=3"]]
+
+
+def test_a_run_of_another_kind_is_sent_to_its_command(tmp_path, capsys):
+    trained = tmp_path / "t"
+    assert cli.main(["train", "d=2", "n_classes=20", "phi=0.4", "steps=2", "tracking=none", f"out={trained}"]) == 0
+    assert cli.main(["simulate", f"config={trained / formats.CONFIG}", f"out={tmp_path / 's'}"]) == 2
+    assert "error: kind: class_manifolds runs are run by `neuralpack train`" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
