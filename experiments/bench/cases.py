@@ -38,7 +38,6 @@ import json
 import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -46,8 +45,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from experiments.bench import active as bench_active
+from experiments.bench import overlap as bench_overlap
 from experiments.bench import sweep as bench_sweep
 from experiments.bench import train as bench_train
+from experiments.bench.measure import fmt, peak_mb
+from physics_baseline import atomic
 from physics_baseline.config import SimulationConfig
 
 TARGET_CASE = "bro-d3-absorb"   # a whole run, random start to absorption, as users run it
@@ -96,38 +98,12 @@ CASES = (
 MEMORY = Case(MEMORY_CASE, "bro", 3, 1_000_000, 0.60, 0.02, steps=3, reference_steps=0)
 
 
-@dataclass(frozen=True)
-class OverlapCase:
-    """One overlap-search case: n centres uniform in the box where balls of radius 0.5 fill phi.
-    reference: "ckdtree" (bench_reference.overlapping_pairs) or "dense" (the O(n^2) torch twin,
-    which holds n^2 d float64 several times over: n = 4000 in d = 8 is 1 GB each)."""
-    name: str
-    d: int
-    n: int
-    phi: float
-    reference: str
-    reference_repeats: int         # at most; a third of it with --quick
-
-
-OVERLAP_TARGET_CASE = "overlap-d8"
-OVERLAP_TARGET_S = 1.0             # seconds for the search, N = 10^5 centres in d = 8 near phi_c
-OVERLAP_CASES = (
-    OverlapCase(OVERLAP_TARGET_CASE, 8, 100_000, 0.07, "ckdtree", 1),   # the cKDTree takes a minute
-    OverlapCase("overlap-d3", 3, 100_000, 0.60, "ckdtree", 3),
-    OverlapCase("overlap-d8-dense", 8, 4_000, 0.07, "dense", 3),
-    OverlapCase("overlap-d3-dense", 3, 4_000, 0.60, "dense", 3),
-)
 CASE_NAMES = (tuple(c.name for c in CASES) + (MEMORY_CASE,) + bench_sweep.CASES + bench_active.CASES
-              + tuple(c.name for c in OVERLAP_CASES) + bench_train.CASES)
+              + tuple(c.name for c in bench_overlap.CASES) + bench_train.CASES)
 
 
 def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _peak_mb() -> float:
-    """Peak resident set size of this process in MB (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
 # ---------------------------------------------------------------- child processes (spawned)
@@ -156,7 +132,7 @@ def _baseline_child() -> dict:
     """Peak memory of a process that imports physics_baseline and runs the warm-up only."""
     import physics_baseline  # noqa: F401
     _warm_up(None)
-    return {"peak_mb": _peak_mb()}
+    return {"peak_mb": peak_mb()}
 
 
 def _engine_child(case: Case, steps: int, seeds: list[int]) -> dict:
@@ -180,65 +156,8 @@ def _engine_child(case: Case, steps: int, seeds: list[int]) -> dict:
             "neighbour_method": run.neighbour_method,
         })
     import numba
-    return {"runs": runs, "warm_up_s": warm_up_s, "peak_mb": _peak_mb(),
+    return {"runs": runs, "warm_up_s": warm_up_s, "peak_mb": peak_mb(),
             "numba_threads": numba.get_num_threads()}
-
-
-def _overlap_centres(case: OverlapCase, seed: int):
-    """(centres (n, d), radii (n,), side) of one repeat of an overlap case, in diameters."""
-    import numpy as np
-
-    from physics_baseline import box as geometry
-    radii = np.full(case.n, 0.5)
-    side = geometry.box_length(radii, case.d, case.phi)
-    return geometry.random_positions(case.n, case.d, side, np.random.default_rng(seed)), radii, side
-
-
-def _pair_digest(pairs) -> str:
-    """sha1 of an (m, 2) int64 array of pairs sorted by (i, j)."""
-    import hashlib
-
-    import numpy as np
-    return hashlib.sha1(np.ascontiguousarray(pairs, dtype=np.int64).tobytes()).hexdigest()
-
-
-def _overlap_child(case: OverlapCase, seeds: list[int]) -> dict:
-    """Warm up (numba kernels, typed by rank and not by d; FAISS), then time torus_overlaps once
-    per seed (wall and this process's CPU time, every thread); this process's peak memory."""
-    import numpy as np
-
-    from neuralpack.overlap import torus_overlaps
-    torus_overlaps(np.random.default_rng(0).random((WARMUP_N, 2)) * 50.0, np.full(WARMUP_N, 0.5), 50.0)
-    runs = []
-    for seed in seeds:
-        centres, radii, side = _overlap_centres(case, seed)
-        began, began_cpu = time.perf_counter(), time.process_time()
-        pairs = torus_overlaps(centres, radii, side)
-        runs.append({"seed": seed, "wall_s": time.perf_counter() - began, "cpu_s": time.process_time() - began_cpu,
-                     "pairs": len(pairs), "digest": _pair_digest(pairs)})
-    return {"runs": runs, "side": side, "peak_mb": _peak_mb()}
-
-
-def _overlap_reference(case: OverlapCase, seeds: list[int]) -> list[dict]:
-    """The reference search of an overlap case on the centres of every seed (sorting its pairs
-    for the comparison is not timed)."""
-    import numpy as np
-
-    from neuralpack.overlap import dense_torus_overlaps
-    from physics_baseline.reference import overlapping_pairs
-    runs = []
-    for seed in seeds:
-        centres, radii, side = _overlap_centres(case, seed)
-        began = time.perf_counter()
-        if case.reference == "ckdtree":
-            i, j, _, _ = overlapping_pairs(centres, radii, side)
-        else:
-            pairs = dense_torus_overlaps(centres, radii, side)
-        elapsed = time.perf_counter() - began
-        if case.reference == "ckdtree":
-            pairs = np.stack([i, j], axis=1)[np.lexsort((j, i))]
-        runs.append({"seed": seed, "wall_s": elapsed, "pairs": len(pairs), "digest": _pair_digest(pairs)})
-    return runs
 
 
 def _in_child(context, function, *args):
@@ -276,10 +195,6 @@ def _median_rate(runs: list[dict]) -> float | None:
     return statistics.median(rates) if rates else None
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
 def _table(rows: list[dict], baseline_mb: float | None) -> list[str]:
     header = (f"{'case':<14} {'n':>9} {'steps':>6} {'engine Mps/s':>13} {'reference Mps/s':>16} "
               f"{'ratio':>8} {'peak MB':>8} {'-baseline':>10}")
@@ -288,56 +203,10 @@ def _table(rows: list[dict], baseline_mb: float | None) -> list[str]:
         extra = row["peak_mb"] - baseline_mb if baseline_mb is not None else None
         note = "  ABSORBED (fewer steps)" if row["absorbed"] else ""
         lines.append(
-            f"{row['case']:<14} {row['n']:>9,} {row['steps']:>6} {_fmt(row['engine_mps'], '.3g'):>13} "
-            f"{_fmt(row['reference_mps'], '.3g'):>16} {_fmt(row['ratio'], '.3g'):>8} "
-            f"{row['peak_mb']:>8.0f} {_fmt(extra, '.0f'):>10}{note}")
+            f"{row['case']:<14} {row['n']:>9,} {row['steps']:>6} {fmt(row['engine_mps'], '.3g'):>13} "
+            f"{fmt(row['reference_mps'], '.3g'):>16} {fmt(row['ratio'], '.3g'):>8} "
+            f"{row['peak_mb']:>8.0f} {fmt(extra, '.0f'):>10}{note}")
     return lines
-
-
-def _overlap_row(case: OverlapCase, search: dict, reference: list[dict]) -> dict:
-    """Medians of one overlap case; same_pairs compares the seeds that have a reference."""
-    faiss_s = statistics.median(r["wall_s"] for r in search["runs"])
-    reference_s = statistics.median(r["wall_s"] for r in reference) if reference else None
-    digests = {r["seed"]: r["digest"] for r in search["runs"]}
-    return {"case": case.name, "d": case.d, "n": case.n, "phi": case.phi, "side": search["side"],
-            "reference": case.reference, "faiss_s": faiss_s,
-            "faiss_cpu_s": statistics.median(r["cpu_s"] for r in search["runs"]), "reference_s": reference_s,
-            "ratio": reference_s / faiss_s if reference_s else None,
-            "same_pairs": all(digests[r["seed"]] == r["digest"] for r in reference) if reference else None,
-            "pairs": statistics.median(r["pairs"] for r in search["runs"]), "peak_mb": search["peak_mb"],
-            "search": search, "reference_runs": reference}
-
-
-def _overlap_table(rows: list[dict]) -> list[str]:
-    header = (f"{'case':<17} {'n':>8} {'d':>2} {'phi':>5} {'FAISS s':>8} {'CPU s':>6} {'reference':>9} {'ref s':>7} "
-              f"{'ref/FAISS':>9} {'same pairs':>10} {'pairs':>8} {'peak MB':>8}")
-    lines = ["overlap search (neuralpack.overlap.torus_overlaps), seconds per search (median; CPU s: "
-             "of every thread), "
-             "against the reference on the same centres", header, "-" * len(header)]
-    for row in rows:
-        same = "-" if row["same_pairs"] is None else "yes" if row["same_pairs"] else "NO"
-        lines.append(f"{row['case']:<17} {row['n']:>8,} {row['d']:>2} {row['phi']:>5} {row['faiss_s']:>8.3f} "
-                     f"{row['faiss_cpu_s']:>6.2f} "
-                     f"{row['reference']:>9} {_fmt(row['reference_s'], '.3f'):>7} "
-                     f"{_fmt(row['ratio'], '.3g'):>9} {same:>10} {row['pairs']:>8,.0f} {row['peak_mb']:>8.0f}")
-    target = next((r for r in rows if r["case"] == OVERLAP_TARGET_CASE), None)
-    if target is not None:
-        verdict = "PASS" if target["faiss_s"] < OVERLAP_TARGET_S else "FAIL"
-        lines.append(f"target < {OVERLAP_TARGET_S:.0f} s ({OVERLAP_TARGET_CASE}, n={target['n']:,}, "
-                     f"d={target['d']}, phi={target['phi']}): {verdict} (measured {target['faiss_s']:.2f} s)")
-    return lines
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    """Write payload to path atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        json.dump(payload, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _environment() -> dict:
@@ -384,7 +253,7 @@ def main(argv=None) -> int:
     run_memory = (MEMORY_CASE in args.cases) if args.cases else not args.quick
     sweep_cases = [name for name in bench_sweep.CASES if (name in args.cases if args.cases else not args.quick)]
     active_cases = [name for name in bench_active.CASES if args.cases is None or name in args.cases]
-    overlap_cases = [c for c in OVERLAP_CASES if args.cases is None or c.name in args.cases]
+    overlap_cases = [c for c in bench_overlap.CASES if args.cases is None or c.name in args.cases]
     seeds = list(range(1, repeats + 1))
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
@@ -450,12 +319,12 @@ def main(argv=None) -> int:
     overlaps = []
     for case in overlap_cases:
         _log(f"{case.name}: torus_overlaps, {repeats} x n={case.n:,} in d={case.d} (fresh child)")
-        search = _in_child(context, _overlap_child, case, seeds)
+        search = _in_child(context, bench_overlap.search_child, case, seeds)
         reference_seeds = seeds[:case.reference_repeats // (3 if args.quick else 1)]
         _log(f"{case.name}: median {statistics.median(r['wall_s'] for r in search['runs']):.3f} s; "
              f"reference ({case.reference}), {len(reference_seeds)} x (fresh child)")
-        reference = _in_child(context, _overlap_reference, case, reference_seeds) if reference_seeds else []
-        overlaps.append(_overlap_row(case, search, reference))
+        reference = _in_child(context, bench_overlap.reference_runs, case, reference_seeds) if reference_seeds else []
+        overlaps.append(bench_overlap.row(case, search, reference))
 
     lines = [f"neuralpack bench: Mps/s = 10^6 particle-steps per second (median of {repeats}"
              f"{'; --quick: half the steps' if args.quick else ''}); "
@@ -479,7 +348,7 @@ def main(argv=None) -> int:
     if near_critical:
         lines += bench_active.lines(near_critical)
     if overlaps:
-        lines += _overlap_table(overlaps)
+        lines += bench_overlap.table(overlaps)
     if training is not None:
         lines += bench_train.lines(training)
     total_s = time.perf_counter() - started
@@ -507,7 +376,8 @@ def main(argv=None) -> int:
         "details": details,
         "table": lines,
     }
-    _write_json(args.out, payload)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(args.out, json.dumps(payload, indent=2) + "\n")
     _log(f"wrote {args.out}")
     return 0
 
