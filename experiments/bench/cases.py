@@ -18,7 +18,7 @@ The near-critical cases (``experiments.bench.active``, one fresh child each) tim
 active-set algorithm per step against the active fraction and to absorption, in 3D and 8D.
 The overlap cases time ``neuralpack.overlap.torus_overlaps`` (FAISS; a fresh child, after a
 warm-up) on uniform random centres in the box of the particle runs (radius 0.5), and a periodic
-cKDTree (``bench_reference.overlapping_pairs``) or the dense torch twin (another child) on the
+cKDTree (``physics_baseline.reference.overlapping_pairs``) or the dense torch twin (another child) on the
 very same centres, and check that both return the same pairs; they take about 4 min (the 8D
 cKDTree alone 1-1.5 min), 1 min with --quick, which skips that cKDTree.
 

@@ -15,7 +15,7 @@ WARMUP_N = 2000   # centres of the warm-up search (numba kernels and FAISS load 
 @dataclass(frozen=True)
 class Case:
     """One overlap-search case: n centres uniform in the box where balls of radius 0.5 fill phi.
-    reference: "ckdtree" (bench_reference.overlapping_pairs) or "dense" (the O(n^2) torch twin,
+    reference: "ckdtree" (physics_baseline.reference.overlapping_pairs) or "dense" (the O(n^2) torch twin,
     which holds n^2 d float64 several times over: n = 4000 in d = 8 is 1 GB each)."""
     name: str
     d: int
