@@ -46,6 +46,7 @@ from pathlib import Path
 
 from experiments.bench import active as bench_active
 from experiments.bench import overlap as bench_overlap
+from experiments.bench import peer as bench_peer
 from experiments.bench import sweep as bench_sweep
 from experiments.bench import train as bench_train
 from experiments.bench.measure import fmt, peak_mb
@@ -99,7 +100,8 @@ MEMORY = Case(MEMORY_CASE, "bro", 3, 1_000_000, 0.60, 0.02, steps=3, reference_s
 
 
 CASE_NAMES = (tuple(c.name for c in CASES) + (MEMORY_CASE,) + bench_sweep.CASES + bench_active.CASES
-              + tuple(c.name for c in bench_overlap.CASES) + bench_train.CASES)
+              + tuple(c.name for c in bench_overlap.CASES) + bench_train.CASES
+              + tuple(c.name for c in bench_peer.CASES))
 
 
 def _log(message: str) -> None:
@@ -232,6 +234,9 @@ def _parse(argv) -> argparse.Namespace:
                         help=f"cases to run (comma or space separated): {', '.join(CASE_NAMES)}")
     parser.add_argument("--repeats", type=int, default=None,
                         help="engine/reference repeats per case (default 3, or 1 with --quick)")
+    parser.add_argument("--peer", metavar="PATH",
+                        help="the folder of a built sips module (the authors' simulator): run the peer cases "
+                             "(all, or those named in --cases) beside the engine; see docs/benchmarks.md")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/bench.json"),
                         help="JSON output (default runs/bench/bench.json)")
     args = parser.parse_args(argv)
@@ -254,6 +259,7 @@ def main(argv=None) -> int:
     sweep_cases = [name for name in bench_sweep.CASES if (name in args.cases if args.cases else not args.quick)]
     active_cases = [name for name in bench_active.CASES if args.cases is None or name in args.cases]
     overlap_cases = [c for c in bench_overlap.CASES if args.cases is None or c.name in args.cases]
+    peer_cases = [c for c in bench_peer.CASES if args.peer and (args.cases is None or c.name in args.cases)]
     seeds = list(range(1, repeats + 1))
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
@@ -311,6 +317,18 @@ def main(argv=None) -> int:
         _log(f"{name}: full and active-set algorithm near phi_c, {repeats} seed(s) (fresh child)")
         near_critical.append(_in_child(context, bench_active.measure, name, repeats))
 
+    peers, peer_missing = [], bench_peer.missing(args.peer) if args.peer else None
+    if peer_missing:
+        _log(peer_missing)
+    for case in peer_cases if not peer_missing else []:
+        _log(f"{case.name}: sips and the engine on {', '.join(map(str, bench_peer.THREADS))} threads, "
+             f"{repeats} seed(s) (fresh children)")
+        runs = [_in_child(context, bench_peer.run_sips, args.peer, case, threads, seed)
+                for seed in seeds for threads in bench_peer.THREADS]
+        runs += [_in_child(context, bench_peer.run_engine, case, threads, seed)
+                 for seed in seeds for threads in bench_peer.THREADS]
+        peers.append(bench_peer.summary(case, runs))
+
     training = None
     if args.cases is None or bench_train.CASES[0] in args.cases:
         _log(f"{bench_train.CASES[0]}: training step against particle step, {repeats} repeat(s) (fresh children)")
@@ -351,6 +369,10 @@ def main(argv=None) -> int:
         lines += bench_overlap.table(overlaps)
     if training is not None:
         lines += bench_train.lines(training)
+    if peers:
+        lines += bench_peer.lines(peers)
+    elif peer_missing:
+        lines.append(peer_missing)
     total_s = time.perf_counter() - started
     load_after = os.getloadavg()
     lines.append(f"total bench time {total_s:.0f} s; 1-min load average {load_before[0]:.1f} before, "
@@ -373,6 +395,7 @@ def main(argv=None) -> int:
         "near_critical": near_critical,
         "overlap": overlaps,
         "training": training,
+        "peer": peers,
         "details": details,
         "table": lines,
     }
