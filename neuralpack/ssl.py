@@ -111,7 +111,7 @@ class SSLRun(Run):
         table = io.StringIO()
         writer = csv.writer(table, lineterminator="\n")
         writer.writerow(OBSERVABLES)
-        writer.writerows([evaluation[k] for k in OBSERVABLES] for evaluation in self.evaluations)
+        writer.writerows([row[k] for k in OBSERVABLES] for row in self.evaluations)
         return {EVALUATIONS: table.getvalue().encode(), ENCODER: state.to_bytes(self.encoder.state_dict())}
 
 

@@ -83,10 +83,10 @@ def _structure(rows: list[dict], runs, contact_tolerance: float) -> dict:
     if not absorbed:
         return {}
     densest = max(absorbed, key=lambda row: float(row["phi"]))
-    with np.load(runs / formats.RUNS / densest["run_key"] / formats.FINAL) as final:
-        positions = final["positions"] if "positions" in final else final["centres"]
-        radii = final["radii"]
-        box = float(final["box"] if "box" in final else final["side"])
+    final = formats.read_final(runs / formats.RUNS / densest["run_key"])
+    positions = final["positions"] if "positions" in final else final["centres"]
+    radii = final["radii"]
+    box = float(final["box"] if "box" in final else final["side"])
     r, g = observables.pair_correlation(positions, box, min(3.0, box / 2), bins=120)
     return {"phi": float(densest["phi"]),
             "Z": observables.mean_contacts(positions, radii, box, contact_tolerance),

@@ -152,8 +152,8 @@ def structure(result: ScanResult) -> dict:
     if not result.absorbed.any():
         return {}
     densest = int(np.argmax(np.where(result.absorbed, result.phi, -np.inf)))
-    with np.load(result.run_dirs[densest] / formats.FINAL) as final:
-        positions, radii, box = final["positions"], final["radii"], float(final["box"])
+    final = formats.read_final(result.run_dirs[densest])
+    positions, radii, box = final["positions"], final["radii"], float(final["box"])
     d = positions.shape[1]
     tolerance = result.scan.step_size
     q, S, count = observables.structure_factor(positions, box)

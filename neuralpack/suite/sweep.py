@@ -58,12 +58,12 @@ class Planned:
     kind: str
     config: object
 
-    @property
+    @functools.cached_property
     def values(self) -> dict:
         """The config as stored (``to_dict()``)."""
         return self.config.to_dict()
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return formats.run_key(self.values)
 
