@@ -23,12 +23,7 @@ import numba
 import numpy as np
 
 from physics_baseline import rng
-from physics_baseline.neighbours.distances import (
-    distance2,
-    periodic,
-    screen_distance2,
-    screen_margin,
-)
+from physics_baseline.neighbours.distances import periodic
 
 PAIR_UNIT, PAIR_RECIPROCAL, PAIR_NONRECIPROCAL = 0, 1, 2
 BRO, RO, BATCH, GRADIENT, PAIRWISE, SME_BRO, SME_SGD = 0, 1, 2, 3, 4, 5, 6
@@ -56,49 +51,57 @@ RULES = {rule.name: rule for rule in (
 )}
 
 
+CHUNK = 256   # particles per parallel task of the overlap sums (each task allocates its scratch once)
+
+
 @numba.njit(inline="always")
-def _row_sums(i, positions, single, radii, box, rows, counts, pair_mode, seed, step, overlaps, unit_sum,
-              loss, touched, tag):
+def _particle_sums(i, positions, radii, box, rows, counts, pair_mode, seed, step, overlaps, unit_sum,
+                   loss, touched, tag, hits, weights, deltas, dims):
     """overlaps[i], unit_sum[i] and loss[i] from particle i's Verlet row, partners in label order.
 
-    single: the positions (n, d) as float32, which screen out the partners clearly too far.
+    Two passes: the first tests every partner and keeps the overlapping ones (hits, their squared
+    distances in weights, their coordinate differences in deltas (d, row capacity)) without a
+    branch; the second sums over the hits only. Every sum runs over the hits in row order, so the
+    values are those of one pass with a test per partner, bit for bit. dims: (0,) * d, which makes
+    d a compile-time constant (numba unrolls the loops over coordinates).
     touched[j] = tag for every partner j found overlapping, unless touched is empty.
     """
-    d = positions.shape[1]
+    d = len(dims)
     inverse = 1.0 / box
-    side = np.float32(box)
-    count = 0
-    half_loss = 0.0
-    for k in range(d):
-        unit_sum[i, k] = 0.0
+    size = 0
     for c in range(counts[i]):
         j = rows[i, c]
         contact = radii[i] + radii[j]
-        reach = contact + screen_margin(box, contact)
-        if screen_distance2(single, i, j, side) >= np.float32(reach * reach):
-            continue
-        r2 = distance2(positions, i, j, box, inverse)
-        if r2 >= contact * contact:
-            continue
+        r2 = 0.0
+        for k in range(d):
+            delta = periodic(positions[i, k] - positions[j, k], box, inverse)
+            deltas[k, size] = delta
+            r2 += delta * delta
+        hits[size] = j
+        weights[size] = r2
+        size += r2 < contact * contact
+    half_loss = 0.0
+    for h in range(size):
+        j = hits[h]
+        r = np.sqrt(weights[h])
+        half_loss += 0.25 * (radii[i] + radii[j] - r)
         if touched.shape[0]:
             touched[j] = tag
-        r = np.sqrt(r2)
-        count += 1
-        half_loss += 0.25 * (contact - r)
-        if r == 0.0:
-            continue  # coincident centres: no direction, no push (measure zero)
-        weight = 1.0 / r
+        weight = 1.0 / r if r > 0.0 else 0.0  # coincident centres: no direction, no push
         if pair_mode == PAIR_RECIPROCAL:
             weight *= rng.uniform(seed, step, rng.PAIR, min(i, j), max(i, j))
         elif pair_mode == PAIR_NONRECIPROCAL:
             weight *= rng.uniform(seed, step, rng.PAIR, i, j)
-        for k in range(d):  # recomputed rather than stored: overlaps are a minority of rows
-            unit_sum[i, k] += weight * periodic(positions[i, k] - positions[j, k], box, inverse)
-    overlaps[i] = count
+        weights[h] = weight
+    for k in range(d):
+        total = 0.0
+        for h in range(size):
+            total += weights[h] * deltas[k, h]
+        unit_sum[i, k] = total
+    overlaps[i] = size
     loss[i] = half_loss
 
 
-@numba.njit(parallel=True, cache=True)
 def overlap_sums(positions, radii, box, rows, counts, pair_mode, seed, step):
     """Overlaps of every particle through its Verlet row.
 
@@ -106,29 +109,34 @@ def overlap_sums(positions, radii, box, rows, counts, pair_mode, seed, step):
     loss (n,): half of particle i's pair losses, so that loss.sum() is the total hinge loss L).
     """
     n, d = positions.shape
-    single = positions.astype(np.float32)
-    overlaps = np.empty(n, dtype=np.int64)
-    unit_sum = np.empty((n, d))
-    loss = np.empty(n)
-    untouched = np.empty(0, dtype=np.int64)
-    for i in numba.prange(n):
-        _row_sums(i, positions, single, radii, box, rows, counts, pair_mode, seed, step, overlaps,
-                  unit_sum, loss, untouched, 0)
+    overlaps, unit_sum, loss = np.empty(n, dtype=np.int64), np.empty((n, d)), np.empty(n)
+    update_overlap_sums(np.arange(n), positions, radii, box, rows, counts, pair_mode, seed, step,
+                        overlaps, unit_sum, loss, np.empty(0, dtype=np.int64), 0)
     return overlaps, unit_sum, loss
 
 
-@numba.njit(parallel=True, cache=True)
-def update_overlap_sums(particles, positions, single, radii, box, rows, counts, pair_mode, seed, step,
-                        overlaps, unit_sum, loss, touched, tag):
+def update_overlap_sums(particles, positions, radii, box, rows, counts, pair_mode, seed, step, overlaps,
+                        unit_sum, loss, touched, tag):
     """Recompute, in place, the entries of ``overlap_sums`` for the given particles (m,) only;
-    single: the positions as float32 (n, d); touched (n,): set to tag for every partner found
-    overlapping one of them.
+    touched (n,): set to tag for every partner found overlapping one of them (or empty: not kept).
 
     Each value equals the one ``overlap_sums`` gives bit for bit (same expression, same order).
     """
-    for a in numba.prange(particles.shape[0]):
-        _row_sums(particles[a], positions, single, radii, box, rows, counts, pair_mode, seed, step,
-                  overlaps, unit_sum, loss, touched, tag)
+    _update_sums(particles, positions, radii, box, rows, counts, pair_mode, seed, step, overlaps,
+                 unit_sum, loss, touched, tag, (0,) * positions.shape[1])
+
+
+@numba.njit(parallel=True, cache=True)
+def _update_sums(particles, positions, radii, box, rows, counts, pair_mode, seed, step, overlaps,
+                 unit_sum, loss, touched, tag, dims):
+    capacity = rows.shape[1]
+    for task in numba.prange((particles.shape[0] + CHUNK - 1) // CHUNK):
+        hits = np.empty(capacity, dtype=np.int64)
+        weights = np.empty(capacity)
+        deltas = np.empty((len(dims), capacity))
+        for a in range(task * CHUNK, min(particles.shape[0], (task + 1) * CHUNK)):
+            _particle_sums(particles[a], positions, radii, box, rows, counts, pair_mode, seed, step,
+                           overlaps, unit_sum, loss, touched, tag, hits, weights, deltas, dims)
 
 
 @numba.njit(parallel=True, cache=True)

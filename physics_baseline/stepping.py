@@ -56,6 +56,11 @@ class FullAlgorithm:
         self.neighbours = self._neighbour_list(positions.shape, box, 2 * radii.max(), skin,
                                                neighbour_method)
         self.neighbours.build(positions)
+        n, d = positions.shape
+        self.everyone = np.arange(n)
+        self.overlaps = np.empty(n, dtype=np.int64)
+        self.unit_sum = np.empty((n, d))
+        self.loss = np.empty(n)
         self._measure(step)
 
     @staticmethod
@@ -77,10 +82,15 @@ class FullAlgorithm:
 
     def _measure(self, step: int) -> None:
         """Recompute every particle."""
-        self.overlaps, self.unit_sum, self.loss = dynamics.overlap_sums(
-            self.positions, self.radii, self.box, self.neighbours.rows, self.neighbours.counts,
-            self.rule.pair_mode, np.uint64(self.seed), np.uint64(step))
+        self._recompute(self.everyone, step, np.empty(0, dtype=np.int64), 0)
         self.active_count = int(np.count_nonzero(self.overlaps))
+
+    def _recompute(self, particles: np.ndarray, step: int, touched: np.ndarray, tag: int) -> None:
+        """The overlap sums of particles (m,) at the current positions, for ``step``'s pair weights."""
+        dynamics.update_overlap_sums(particles, self.positions, self.radii, self.box,
+                                     self.neighbours.rows, self.neighbours.counts, self.rule.pair_mode,
+                                     np.uint64(self.seed), np.uint64(step), self.overlaps, self.unit_sum,
+                                     self.loss, touched, tag)
 
 
 class ActiveSetAlgorithm(FullAlgorithm):
@@ -95,7 +105,7 @@ class ActiveSetAlgorithm(FullAlgorithm):
         self.slot = np.empty(n, dtype=np.int64)      # i's index in members, -1 when inactive
         self.touched = np.full(n, -1, dtype=np.int64)  # the last step i overlapped a recomputed one
         self.queue = np.empty(n, dtype=np.int64)
-        self.single = positions.astype(np.float32)   # kept equal to the positions, for the screens
+        self.members_sorted = False
         super().__init__(cfg, positions, radii, box, skin, neighbour_method, step)
         self.row_length = max(1.0, float(self.neighbours.counts.mean()))
 
@@ -113,30 +123,29 @@ class ActiveSetAlgorithm(FullAlgorithm):
             numba.set_num_threads(threads)
 
     def _advance(self, step: int) -> None:
-        active = np.sort(self.members[:self.active_count])
+        listed = self.members[:self.active_count]
+        active = listed.copy() if self.members_sorted else np.sort(listed)  # not a view: members change
         moving = dynamics.movers(active, self.rule, self.batch_fraction, self.batch, self.seed, step)
         dynamics.move(self.positions, self.unit_sum, moving, self.rule.scale_mode, self.step_size,
                       self.batch_fraction, np.uint64(self.seed), np.uint64(step), self.box)
-        self.single[moving] = self.positions[moving]
         self.neighbours.follow(self.positions, moving)
         if self.active_count > DENSE_FRACTION * self.positions.shape[0]:
             self._measure(step + 1)
             return
+        self._recompute(active, step + 1, self.touched, step + 1)
         rows, counts = self.neighbours.rows, self.neighbours.counts
-        arguments = (self.positions, self.single, self.radii, self.box, rows, counts,
-                     self.rule.pair_mode, np.uint64(self.seed), np.uint64(step + 1), self.overlaps,
-                     self.unit_sum, self.loss, self.touched, step + 1)
-        dynamics.update_overlap_sums(active, *arguments)
         woken = _woken(moving, rows, counts, self.touched, step + 1, self.slot, self.queue)
-        dynamics.update_overlap_sums(woken, *arguments)
+        self._recompute(woken, step + 1, self.touched, step + 1)
         for recomputed in (active, woken):
             self.active_count = _update_members(recomputed, self.overlaps, self.members, self.slot,
                                                 self.active_count)
+        self.members_sorted = False
 
     def _measure(self, step: int) -> None:
-        """Recompute every particle and list the active ones."""
-        super()._measure(step)
+        """Recompute every particle and list the active ones, ascending."""
+        self._recompute(self.everyone, step, np.empty(0, dtype=np.int64), 0)
         self.active_count = _list_members(self.overlaps, self.members, self.slot)
+        self.members_sorted = True
 
 
 @numba.njit(cache=True)
