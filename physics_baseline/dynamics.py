@@ -56,30 +56,32 @@ CHUNK = 256   # particles per parallel task of the overlap sums (each task alloc
 
 @numba.njit(inline="always")
 def _particle_sums(i, positions, radii, box, rows, counts, pair_mode, seed, step, overlaps, unit_sum,
-                   loss, touched, tag, hits, weights, deltas, dims):
+                   loss, touched, tag, squares, hits, weights, dims):
     """overlaps[i], unit_sum[i] and loss[i] from particle i's Verlet row, partners in label order.
 
-    Two passes: the first tests every partner and keeps the overlapping ones (hits, their squared
-    distances in weights, their coordinate differences in deltas (d, row capacity)) without a
-    branch; the second sums over the hits only. Every sum runs over the hits in row order, so the
-    values are those of one pass with a test per partner, bit for bit. dims: (0,) * d, which makes
-    d a compile-time constant (numba unrolls the loops over coordinates).
+    Three passes over scratch of the row's capacity: squared distances of every partner
+    (squares), the overlapping partners (hits, in row order) listed without a branch, then the
+    sums over the hits only. Every sum runs over the hits in row order with the same expressions
+    as one pass with a test per partner would, so the values are the same bit for bit.
+    dims: (0,) * d, which makes d a compile-time constant (numba unrolls the coordinate loops).
     touched[j] = tag for every partner j found overlapping, unless touched is empty.
     """
     d = len(dims)
     inverse = 1.0 / box
+    for c in range(counts[i]):
+        j = rows[i, c]
+        r2 = 0.0
+        for k in range(d):
+            delta = periodic(positions[i, k] - positions[j, k], box, inverse)
+            r2 += delta * delta
+        squares[c] = r2
     size = 0
     for c in range(counts[i]):
         j = rows[i, c]
         contact = radii[i] + radii[j]
-        r2 = 0.0
-        for k in range(d):
-            delta = periodic(positions[i, k] - positions[j, k], box, inverse)
-            deltas[k, size] = delta
-            r2 += delta * delta
         hits[size] = j
-        weights[size] = r2
-        size += r2 < contact * contact
+        weights[size] = squares[c]
+        size += squares[c] < contact * contact
     half_loss = 0.0
     for h in range(size):
         j = hits[h]
@@ -96,7 +98,7 @@ def _particle_sums(i, positions, radii, box, rows, counts, pair_mode, seed, step
     for k in range(d):
         total = 0.0
         for h in range(size):
-            total += weights[h] * deltas[k, h]
+            total += weights[h] * periodic(positions[i, k] - positions[hits[h], k], box, inverse)
         unit_sum[i, k] = total
     overlaps[i] = size
     loss[i] = half_loss
@@ -131,12 +133,11 @@ def _update_sums(particles, positions, radii, box, rows, counts, pair_mode, seed
                  unit_sum, loss, touched, tag, dims):
     capacity = rows.shape[1]
     for task in numba.prange((particles.shape[0] + CHUNK - 1) // CHUNK):
+        squares, weights = np.empty(capacity), np.empty(capacity)
         hits = np.empty(capacity, dtype=np.int64)
-        weights = np.empty(capacity)
-        deltas = np.empty((len(dims), capacity))
         for a in range(task * CHUNK, min(particles.shape[0], (task + 1) * CHUNK)):
             _particle_sums(particles[a], positions, radii, box, rows, counts, pair_mode, seed, step,
-                           overlaps, unit_sum, loss, touched, tag, hits, weights, deltas, dims)
+                           overlaps, unit_sum, loss, touched, tag, squares, hits, weights, dims)
 
 
 @numba.njit(parallel=True, cache=True)
