@@ -5,24 +5,19 @@ The box is cut into m^d cells at least ``cutoff`` wide (m >= 3, ``cells_per_side
 sorts particles by cell for the Verlet list's cell builder and for the FAISS window search of
 ``neuralpack.overlap``; ``CellGrid`` keeps each cell's particles in a doubly linked list, so a
 particle changes cell in O(1), and finds the particles within cutoff of a point in those of the
-3^d cells around it that come within cutoff of the point. Many searches at once read a
-cell-sorted single-precision copy.
+3^d cells around it that come within cutoff of the point. Many searches at once enumerate the
+cells from a cell-sorted order instead of the links.
 """
 import itertools
 
 import numba
 import numpy as np
 
-from physics_baseline.neighbours.distances import (
-    distance2,
-    screen_block,
-    screen_bounds,
-    transposed_single,
-    within,
-)
+from physics_baseline.neighbours.distances import distance2
 
+SEARCH_CHUNK = 64     # searched particles per parallel task (each task allocates its scratch once)
 SORTED_QUERIES = 16   # a move of at least n / SORTED_QUERIES particles re-sorts the copy (CellGrid)
-_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((1, 0), dtype=np.float32), 0)
+_NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
 @numba.njit(cache=True)
@@ -145,90 +140,88 @@ def _push(i, c, head, after, before, cell_of):
 
 @numba.njit(parallel=True, cache=True)
 def _search_cells(reference, particles, box, cutoff, m, offsets, head, after, cell_of, start, order,
-                  transposed, largest, found, sizes):
+                  found, sizes):
     """found[a, :sizes[a]]: the particles within cutoff of particle particles[a], ascending, from
     the 3^d stencil (offsets, (3^d, d)) of cells around it. A size beyond found's width is an
     overflow: the caller rebuilds. The members of a cell come from its linked list (head, after),
-    each tested by ``distance2``, or, where start is not empty, from the cell-sorted arrays: cell
-    c holds order[start[c]:start[c + 1]] (at most largest), whose references are the same columns
-    of transposed ((d, n) float32), screened a cell at a time (``distances.screen_block``) and
-    decided as ``verlet.scan`` decides them, so both give the rows of the exact test.
+    or, where start is not empty, from the cell-sorted order: cell c holds order[start[c]:start[c +
+    1]]; each candidate is tested by ``distance2``, so both give the rows of the exact test.
 
     A stencil cell is skipped when the particle lies farther than cutoff from it: along each axis
     where the cell is a neighbour, the gap is the particle's distance to its own cell's face on
     that side. In high d this drops most of the 3^d cells (in 6D, cells 1.2 cutoffs wide, four in
     five). The skip leaves a margin of 1e-9 box, far above the rounding of cell membership."""
     d = reference.shape[1]
+    for task in numba.prange((particles.shape[0] + SEARCH_CHUNK - 1) // SEARCH_CHUNK):
+        home = np.empty(d, dtype=np.int64)
+        below = np.empty(d)                   # squared gap to the cell below along axis k
+        above = np.empty(d)
+        for a in range(task * SEARCH_CHUNK, min(particles.shape[0], (task + 1) * SEARCH_CHUNK)):
+            _search_one(a, particles[a], reference, box, cutoff, m, offsets, head, after, cell_of, start,
+                        order, found, sizes, home, below, above)
+
+
+@numba.njit(inline="always")
+def _search_one(a, i, reference, box, cutoff, m, offsets, head, after, cell_of, start, order, found,
+                sizes, home, below, above):
+    """found[a, :sizes[a]] for particle i, as ``_search_cells`` says (scratch: home, below, above)."""
+    d = reference.shape[1]
     cutoff2 = cutoff * cutoff
     skip2 = (cutoff + 1e-9 * box) ** 2
     inverse = 1.0 / box
     width = box / m
     capacity = found.shape[1]
-    is_sorted = start.shape[0] > 0
-    side = np.float32(box)
-    bounds = screen_bounds(box, cutoff)
-    for a in numba.prange(particles.shape[0]):
-        i = particles[a]
-        point = np.empty(d, dtype=np.float32)
-        screened = np.empty(largest, dtype=np.float32)
-        home = np.empty(d, dtype=np.int64)
-        below = np.empty(d)                   # squared gap to the cell below along axis k
-        above = np.empty(d)
-        rest = cell_of[i]
+    rest = cell_of[i]
+    for k in range(d):
+        home[k] = rest % m
+        rest //= m
+        inside = reference[i, k] - home[k] * width
+        below[k] = max(inside, 0.0) ** 2
+        above[k] = max(width - inside, 0.0) ** 2
+    count = 0
+    for s in range(offsets.shape[0]):
+        gap2, flat, scale = 0.0, 0, 1
         for k in range(d):
-            home[k] = rest % m
-            rest //= m
-            point[k] = reference[i, k]
-            inside = reference[i, k] - home[k] * width
-            below[k] = max(inside, 0.0) ** 2
-            above[k] = max(width - inside, 0.0) ** 2
-        count = 0
-        for s in range(offsets.shape[0]):
-            gap2, flat, scale = 0.0, 0, 1
-            for k in range(d):
-                step = offsets[s, k]
-                coord = home[k] + step
-                if step < 0:
-                    gap2 += below[k]
-                    coord = coord + m if coord < 0 else coord
-                elif step > 0:
-                    gap2 += above[k]
-                    coord = coord - m if coord >= m else coord
-                flat += coord * scale
-                scale *= m
-            if gap2 > skip2:
-                continue
-            if is_sorted:
-                first = start[flat]
-                size = start[flat + 1] - first
-                screen_block(transposed, point, first, size, side, screened)
-                for q in range(size):
-                    j = order[first + q]
-                    if j != i and within(screened[q], bounds, reference, i, j, box, cutoff):
-                        if count < capacity:
-                            found[a, count] = j
-                        count += 1
-                continue
-            j = head[flat]
-            while j >= 0:
+            step = offsets[s, k]
+            coord = home[k] + step
+            if step < 0:
+                gap2 += below[k]
+                coord = coord + m if coord < 0 else coord
+            elif step > 0:
+                gap2 += above[k]
+                coord = coord - m if coord >= m else coord
+            flat += coord * scale
+            scale *= m
+        if gap2 > skip2:
+            continue
+        if start.shape[0] > 0:
+            for q in range(start[flat], start[flat + 1]):
+                j = order[q]
                 if j != i and distance2(reference, i, j, box, inverse) < cutoff2:
                     if count < capacity:
                         found[a, count] = j
                     count += 1
-                j = after[j]
-        sizes[a] = count
-        if count <= capacity:
-            sort_row(found[a, :count])
+            continue
+        j = head[flat]
+        while j >= 0:
+            if j != i and distance2(reference, i, j, box, inverse) < cutoff2:
+                if count < capacity:
+                    found[a, count] = j
+                count += 1
+            j = after[j]
+    sizes[a] = count
+    if count <= capacity:
+        sort_row(found[a, :count])
 
 
 class CellGrid:
     """Cells of the reference positions (n, d) in a box of side ``box`` split m times per axis.
 
     Membership follows moves through the linked lists. When at least n / ``SORTED_QUERIES``
-    particles move at once (and at the start), their searches read the cells from a cell-sorted
-    copy of the references instead, sorted again in O(n): contiguous reads, where chasing links
-    misses the cache at every candidate. Small moves, the common case near phi_c, keep the links
-    and cost no sort.
+    particles move at once (and at the start), their searches enumerate the cells from a cell-sorted
+    order instead, sorted again in O(n): independent reads, where chasing links waits on a cache
+    miss at every candidate. Small moves, the common case near phi_c, keep the links and cost no
+    sort.
     """
 
     def __init__(self, reference: np.ndarray, box: float, cutoff: float, m: int):
@@ -256,4 +249,4 @@ class CellGrid:
 
     def _sort(self, reference: np.ndarray) -> None:
         _, start, order = cell_order(reference, self.box, self.m)
-        self._sorted = start, order, transposed_single(reference[order]), int(np.diff(start).max())
+        self._sorted = start, order
