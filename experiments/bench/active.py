@@ -9,10 +9,10 @@ For d = 3 and d = 8, BRO with eps = 0.02 at phi = phi_c(eps) - 0.01 (phi_c measu
   over repeats (seeds).
   Target: at f_a = 1 % a step costs at most 1/20 of a step with every particle active (3D).
 - time to absorb: a whole run from a random start to absorption with each algorithm (set-up
-  included, the two algorithms alternating), median over repeats. Target: the active-set
-  algorithm 10x sooner (3D, n = 40000); the 8D run's particle-steps per second against 10^6.
-  The mean f_a over the run is reported too: 1 / mean f_a is what a step costing in proportion
-  to the active particles could gain.
+  included, the two algorithms alternating), median over repeats, at phi_c - 0.01 and phi_c -
+  0.003. A step costing in proportion to the active particles could be 1 / mean f_a sooner than a
+  full one (mean over the run); the efficiency is the measured gain over that bound, target
+  >= 0.8 (issue 27); in 8D also the particle-steps per second at phi_c - 0.01 against 10^6.
 
     python -m experiments.bench.cases --cases active-d3,active-d8
 """
@@ -30,12 +30,18 @@ ABSORB_N = {3: 40_000, 8: 20_000}                  # n of the runs to absorption
 LEVELS = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)    # the scan's active fractions (1.0: the start)
 STEPS_PER_LEVEL = {3: 20, 8: 8}
 SEGMENT = {3: 10, 8: 5}                            # steps between looks at f_a while descending
+OFFSETS = (0.01, 0.003)                            # phi_c - phi of the runs to absorption
 CASES = tuple(f"active-d{d}" for d in PHI_C)
-SPEEDUP_TARGET, STEP_RATIO_TARGET, RATE_TARGET_8D = 10.0, 1 / 20, 1e6
+EFFICIENCY_TARGET, STEP_RATIO_TARGET, RATE_TARGET_8D = 0.8, 1 / 20, 1e6
 
 
-def _config(d: int, n: int, seed: int, **extra) -> dict:
-    return dict(dynamics="bro", d=d, n=n, phi=round(PHI_C[d] - 0.01, 4), eps=EPS, seed=seed, **extra)
+def _config(d: int, n: int, seed: int, offset: float = OFFSETS[0], **extra) -> dict:
+    return dict(dynamics="bro", d=d, n=n, phi=round(PHI_C[d] - offset, 4), eps=EPS, seed=seed, **extra)
+
+
+def efficiency(absorb: dict) -> float:
+    """The active set's gain over the full algorithm (wall to absorption) over its bound 1 / mean f_a."""
+    return absorb["full"]["wall_s"] / absorb["active"]["wall_s"] * absorb["active"]["mean_active_fraction"]
 
 
 def _warm_up(d: int) -> None:
@@ -78,7 +84,6 @@ def _step_time(d: int, positions, algorithm: str, seed: int) -> tuple[float, flo
 
 def measure(case: str, repeats: int) -> dict:
     """Both measurements of case ("active-d3" or "active-d8"), ``repeats`` seeds each."""
-    from physics_baseline import simulate
     d = int(case.removeprefix("active-d"))
     _warm_up(d)
     scan = {level: {"full": [], "active": [], "active_fraction": []} for level in LEVELS}
@@ -91,22 +96,29 @@ def measure(case: str, repeats: int) -> dict:
     levels = [{"level": level, "active_fraction": statistics.fmean(s["active_fraction"]),
                **{a: statistics.median(s[a]) for a in ("full", "active")}}
               for level, s in scan.items() if s["full"]]
-    whole = {"full": [], "active": []}
-    for seed in range(1, repeats + 1):   # interleaved, so that both see the same load
-        for algorithm, done in whole.items():
-            done.append(simulate(SimulationConfig.from_dict(_config(d, ABSORB_N[d], seed, steps=1_000_000,
-                                                                    algorithm=algorithm))))
-    absorb = {}
-    for algorithm, runs in whole.items():
-        absorb[algorithm] = {"wall_s": statistics.median(r.wall_time for r in runs),
-                             "steps": statistics.median(r.steps_taken for r in runs),
-                             "absorbed": all(r.absorbed for r in runs),
-                             "mean_active_fraction": statistics.median(float(r.active_fraction.mean())
-                                                                       for r in runs)}
+    absorb = [_to_absorption(d, offset, repeats) for offset in OFFSETS]
     import numba
     return {"case": case, "d": d, "phi": _config(d, 0, 0)["phi"], "eps": EPS, "scan_n": SCAN_N[d],
             "absorb_n": ABSORB_N[d], "repeats": repeats, "levels": levels, "absorb": absorb,
             "numba_threads": numba.get_num_threads()}
+
+
+def _to_absorption(d: int, offset: float, repeats: int) -> dict:
+    """Both algorithms from random starts to absorption at phi_c - offset, medians over seeds."""
+    from physics_baseline import simulate
+    whole = {"full": [], "active": []}
+    for seed in range(1, repeats + 1):   # interleaved, so that both see the same load
+        for algorithm, done in whole.items():
+            done.append(simulate(SimulationConfig.from_dict(
+                _config(d, ABSORB_N[d], seed, offset, steps=1_000_000, record_every=1, algorithm=algorithm))))
+    result = {"offset": offset, "phi": _config(d, 0, 0, offset)["phi"]}
+    for algorithm, runs in whole.items():
+        result[algorithm] = {"wall_s": statistics.median(r.wall_time for r in runs),
+                             "steps": statistics.median(r.steps_taken for r in runs),
+                             "absorbed": all(r.absorbed for r in runs),
+                             "mean_active_fraction": statistics.median(float(r.active_fraction.mean())
+                                                                       for r in runs)}
+    return result
 
 
 def lines(results: list[dict]) -> list[str]:
@@ -128,18 +140,18 @@ def lines(results: list[dict]) -> list[str]:
         out.append(f"  {'':<24}active step at f_a {last['active_fraction']:.3f} / at "
                    f"{first['active_fraction']:.3f} = 1/{1 / ratio:.0f} (target <= "
                    f"1/{1 / STEP_RATIO_TARGET:.0f} in 3D: {verdict})")
-        full, active = r["absorb"]["full"], r["absorb"]["active"]
-        speedup = full["wall_s"] / active["wall_s"]
-        rate = r["absorb_n"] * active["steps"] / active["wall_s"]
-        if r["d"] == 3:
-            target = f"target >= {SPEEDUP_TARGET:.0f}x: {'PASS' if speedup >= SPEEDUP_TARGET else 'FAIL'}"
-        else:
-            passed = "PASS" if rate >= RATE_TARGET_8D else "FAIL"
-            target = f"target >= {RATE_TARGET_8D / 1e6:.0f} M/s: {passed}"
-        out.append(f"  to absorption, n={r['absorb_n']:,}: full {full['wall_s']:.1f} s, active "
-                   f"{active['wall_s']:.1f} s ({active['steps']:.0f} steps): {speedup:.1f}x sooner, "
-                   f"active {rate / 1e6:.2f} M particle-steps/s ({target})")
-        mean = active["mean_active_fraction"]
-        out.append(f"  {'':<24}mean f_a over the run {mean:.3f}: a step costing in proportion to "
-                   f"the active particles would gain 1 / mean f_a = {1 / mean:.1f}x")
+        for absorb in r["absorb"]:
+            full, active = absorb["full"], absorb["active"]
+            speedup = full["wall_s"] / active["wall_s"]
+            rate = r["absorb_n"] * active["steps"] / active["wall_s"]
+            mean = active["mean_active_fraction"]
+            share = efficiency(absorb)
+            out.append(f"  to absorption, n={r['absorb_n']:,}, phi={absorb['phi']}: full {full['wall_s']:.1f} s, "
+                       f"active {active['wall_s']:.1f} s ({active['steps']:.0f} steps, "
+                       f"{rate / 1e6:.2f} M particle-steps/s): {speedup:.1f}x sooner; mean f_a {mean:.3f}, bound "
+                       f"1 / mean f_a = {1 / mean:.1f}x: {share:.0%} of it (target >= {EFFICIENCY_TARGET:.0%}: "
+                       f"{'PASS' if share >= EFFICIENCY_TARGET else 'FAIL'})")
+            if r["d"] == 8 and absorb["offset"] == OFFSETS[0]:
+                out.append(f"  {'':<24}8D rate target >= {RATE_TARGET_8D / 1e6:.0f} M/s: "
+                           f"{'PASS' if rate >= RATE_TARGET_8D else 'FAIL'}")
     return out

@@ -47,7 +47,9 @@ from pathlib import Path
 from experiments.bench import active as bench_active
 from experiments.bench import overlap as bench_overlap
 from experiments.bench import peer as bench_peer
+from experiments.bench import scale as bench_scale
 from experiments.bench import sweep as bench_sweep
+from experiments.bench import targets as bench_targets
 from experiments.bench import train as bench_train
 from experiments.bench.measure import fmt, peak_mb
 from physics_baseline import atomic
@@ -101,7 +103,7 @@ MEMORY = Case(MEMORY_CASE, "bro", 3, 1_000_000, 0.60, 0.02, steps=3, reference_s
 
 CASE_NAMES = (tuple(c.name for c in CASES) + (MEMORY_CASE,) + bench_sweep.CASES + bench_active.CASES
               + tuple(c.name for c in bench_overlap.CASES) + bench_train.CASES
-              + tuple(c.name for c in bench_peer.CASES))
+              + tuple(c.name for c in bench_peer.CASES) + tuple(c.name for c in bench_scale.CASES))
 
 
 def _log(message: str) -> None:
@@ -236,7 +238,8 @@ def _parse(argv) -> argparse.Namespace:
                         help="engine/reference repeats per case (default 3, or 1 with --quick)")
     parser.add_argument("--peer", metavar="PATH",
                         help="the folder of a built sips module (the authors' simulator): run the peer cases "
-                             "(all, or those named in --cases) beside the engine; see docs/benchmarks.md")
+                             "(all, or those named in --cases) beside the engine; see docs/benchmarks.md. "
+                             "Without it, peer cases named in --cases run the engine alone")
     parser.add_argument("--out", type=Path, default=Path("runs/bench/bench.json"),
                         help="JSON output (default runs/bench/bench.json)")
     args = parser.parse_args(argv)
@@ -259,7 +262,8 @@ def main(argv=None) -> int:
     sweep_cases = [name for name in bench_sweep.CASES if (name in args.cases if args.cases else not args.quick)]
     active_cases = [name for name in bench_active.CASES if args.cases is None or name in args.cases]
     overlap_cases = [c for c in bench_overlap.CASES if args.cases is None or c.name in args.cases]
-    peer_cases = [c for c in bench_peer.CASES if args.peer and (args.cases is None or c.name in args.cases)]
+    scale_cases = [c for c in bench_scale.CASES if c.name in (args.cases or ())]   # opt-in only
+    peer_cases = [c for c in bench_peer.CASES if (args.cases is None and args.peer) or c.name in (args.cases or ())]
     seeds = list(range(1, repeats + 1))
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
@@ -320,14 +324,23 @@ def main(argv=None) -> int:
     peers, peer_missing = [], bench_peer.missing(args.peer) if args.peer else None
     if peer_missing:
         _log(peer_missing)
-    for case in peer_cases if not peer_missing else []:
-        _log(f"{case.name}: sips and the engine on {', '.join(map(str, bench_peer.THREADS))} threads, "
+    with_peer = bool(args.peer) and not peer_missing
+    for case in peer_cases:
+        simulators = "sips and the engine" if with_peer and case.has_peer else "the engine"
+        _log(f"{case.name}: {simulators} on {', '.join(map(str, bench_peer.THREADS))} threads, "
              f"{repeats} seed(s) (fresh children)")
         runs = [_in_child(context, bench_peer.run_sips, args.peer, case, threads, seed)
-                for seed in seeds for threads in bench_peer.THREADS]
+                for seed in seeds for threads in bench_peer.THREADS] if with_peer and case.has_peer else []
         runs += [_in_child(context, bench_peer.run_engine, case, threads, seed)
                  for seed in seeds for threads in bench_peer.THREADS]
         peers.append(bench_peer.summary(case, runs))
+
+    scales = []
+    for case in scale_cases:
+        _log(f"{case.name}: d={case.d}, n={case.n:,}, {case.steps:,} steps, budget {case.budget_s:.0f} s "
+             "(fresh child)")
+        scales.append(_in_child(context, bench_scale.run, case))
+        _log(f"{case.name}: {scales[-1]['steps']:,} steps in {scales[-1]['wall_s']:.0f} s")
 
     training = None
     if args.cases is None or bench_train.CASES[0] in args.cases:
@@ -349,14 +362,8 @@ def main(argv=None) -> int:
              f"ratio = engine / reference (numpy + scipy cKDTree); MB = 10^6 bytes; "
              f"baseline (import + warm-up) {baseline_mb:.0f} MB"]
     lines += _table(rows, baseline_mb)
-    target = next((r for r in rows if r["case"] == TARGET_CASE), None)
-    if target is not None and target["engine_mps"] is not None:
-        verdict = "PASS" if target["engine_mps"] * 1e6 >= TARGET_RATE else "FAIL"
-        lines.append(f"target >= {TARGET_RATE / 1e6:.0f} M particle-steps/s ({TARGET_CASE}, "
-                     f"n={target['n']:,}): {verdict} (measured {target['engine_mps']:.2f})")
-    else:
-        verdict = None
-        lines.append(f"target >= {TARGET_RATE / 1e6:.0f} M particle-steps/s ({TARGET_CASE}): not measured")
+    target = next((r for r in rows if r["case"] == TARGET_CASE and r["engine_mps"] is not None), None)
+    verdict = None if target is None else "PASS" if target["engine_mps"] * 1e6 >= TARGET_RATE else "FAIL"
     if memory is not None:
         lines.append(f"memory {MEMORY_CASE} (3D bro, n={MEMORY.n:,}, phi={MEMORY.phi}, {MEMORY.steps} steps): "
                      f"peak {memory['peak_mb']:.0f} MB (minus baseline {memory['peak_minus_baseline_mb']:.0f}), "
@@ -371,21 +378,15 @@ def main(argv=None) -> int:
         lines += bench_train.lines(training)
     if peers:
         lines += bench_peer.lines(peers)
-    elif peer_missing:
+    if peer_missing:
         lines.append(peer_missing)
-    total_s = time.perf_counter() - started
-    load_after = os.getloadavg()
-    lines.append(f"total bench time {total_s:.0f} s; 1-min load average {load_before[0]:.1f} before, "
-                 f"{load_after[0]:.1f} after, on {os.cpu_count()} CPUs"
-                 + (" (busy machine: rates are pessimistic)" if max(load_before[0], load_after[0])
-                    > 1.5 * (os.cpu_count() or 1) else ""))
-    print("\n".join(lines), flush=True)
-
+    if scales:
+        lines += bench_scale.lines(scales)
     payload = {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "argv": list(sys.argv[1:] if argv is None else argv),
-        "quick": args.quick, "repeats": repeats, "total_time_s": total_s,
-        "load_average_before": load_before, "load_average_after": load_after,
+        "quick": args.quick, "repeats": repeats,
+        "load_average_before": load_before,
         "environment": _environment(),
         "baseline_peak_mb": baseline_mb,
         "rows": rows,
@@ -396,9 +397,20 @@ def main(argv=None) -> int:
         "overlap": overlaps,
         "training": training,
         "peer": peers,
+        "scale": scales,
         "details": details,
-        "table": lines,
     }
+    found = bench_targets.verdicts(payload)
+    lines += bench_targets.lines(found)
+    total_s = time.perf_counter() - started
+    load_after = os.getloadavg()
+    lines.append(f"total bench time {total_s:.0f} s; 1-min load average {load_before[0]:.1f} before, "
+                 f"{load_after[0]:.1f} after, on {os.cpu_count()} CPUs"
+                 + (" (busy machine: rates are pessimistic)" if max(load_before[0], load_after[0])
+                    > 1.5 * (os.cpu_count() or 1) else ""))
+    print("\n".join(lines), flush=True)
+    payload.update(total_time_s=total_s, load_average_after=load_after, table=lines,
+                   targets=[{**asdict(v), "verdict": v.verdict} for v in found])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out, json.dumps(payload, indent=2) + "\n")
     _log(f"wrote {args.out}")
