@@ -84,3 +84,13 @@ def test_the_markdown_table_has_a_row_per_target_and_survives_json(tmp_path):
     assert table.count("\n") == 2 + len(found)
     assert "**FAIL**" in table
     assert targets.main([str(path)]) == 0
+
+
+def test_a_scale_run_stopped_early_passes_when_its_projection_is_within_budget():
+    case = scale.CASES[0]
+    stopped = {"case": asdict(case), "finished": False, "absorbed": False, "steps": case.steps // 2,
+               "wall_s": 0.4 * case.budget_s, "projected_s": 0.8 * case.budget_s, "peak_mb": 900.0,
+               "final_active_fraction": 0.01}
+    assert scale.passed(stopped)
+    verdicts = [v.verdict for v in targets.verdicts({"scale": [stopped]})]
+    assert verdicts == ["PASS", "PASS"]
