@@ -7,7 +7,8 @@ Opt-in only (never part of a plain ``make bench``). Each case runs once from a u
 start in a fresh child process on every numba thread, after a warm-up at small n. A run that
 has not finished when its time (the target, an hour, or ``--scale-budget``) runs out is stopped
 at its next record; the bench then reports the steps it took and the time the whole run would
-take at that pace (an overestimate: steps get cheaper as f_a falls), judged against the target. Peak memory is the child's peak resident set (imports and warm-up included).
+take at that pace (an overestimate: steps get cheaper as f_a falls), judged against the target.
+Peak memory is the child's peak resident set (imports and warm-up included).
 
 phi: 3D at phi_c(0.02) = 0.6136 (the long-budget scan of ``phic_vs_dimension``, n = 2000); 8D
 in a box of side 5 diameters at n = 10^6 (phi = n v_8(1/2) / 5^8 = 0.0406), which issue 27 puts
