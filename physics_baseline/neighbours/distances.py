@@ -81,11 +81,11 @@ def screen_block(transposed, point, first, size, side, screened):
     to the candidates first .. first + size - 1, accumulated one dimension at a time over
     contiguous memory (transposed: (d, n) float32). Approximate (fast math): callers only use
     them to discard candidates with a margin (``distances.within``)."""
-    for q in range(size):
-        screened[q] = 0.0
+    screened[:size] = 0.0
     for k in range(transposed.shape[0]):
         xi = point[k]
-        for q in range(size):   # indexed, not sliced: a slice costs atomic reference counting
-            delta = abs(xi - transposed[k, first + q])
+        axis = transposed[k, first:first + size]
+        for q in range(size):
+            delta = abs(xi - axis[q])
             delta = min(delta, side - delta)
             screened[q] += delta * delta
