@@ -6,8 +6,8 @@ The arguments are a simulate config (``key=value``, as ``neuralpack simulate`` t
 ``threads`` (numba threads, default all). A two-step warm-up compiles first; then one run from
 a uniform random start (its seed) is timed with a clock around each phase:
 
-- overlap sums: ``dynamics.update_overlap_sums`` (every recomputation of overlap counts, unit
-  sums and losses);
+- overlap sums: ``dynamics.update_overlap_sums`` and ``dynamics.overlap_sums`` (every
+  recomputation of overlap counts, unit sums and losses);
 - move: ``dynamics.move`` and the choice of movers (``dynamics.movers``);
 - neighbour list: ``LocalVerletList.follow`` or ``VerletList.update`` (strays, row searches,
   merges, rebuilds);
@@ -24,7 +24,8 @@ import time
 from collections import defaultdict
 
 PHASES = {   # phase: (module path, attribute) of the functions timed for it
-    "overlap sums": [("physics_baseline.dynamics", "update_overlap_sums")],
+    "overlap sums": [("physics_baseline.dynamics", "update_overlap_sums"),
+                     ("physics_baseline.dynamics", "overlap_sums")],
     "move": [("physics_baseline.dynamics", "move"), ("physics_baseline.dynamics", "movers")],
     "neighbour list": [("physics_baseline.neighbours.local_verlet", "LocalVerletList.follow"),
                        ("physics_baseline.neighbours.verlet", "VerletList.update")],
