@@ -20,13 +20,18 @@ The overlap cases time ``neuralpack.overlap.torus_overlaps`` (FAISS; a fresh chi
 warm-up) on uniform random centres in the box of the particle runs (radius 0.5), and a periodic
 cKDTree (``physics_baseline.reference.overlapping_pairs``) or the dense torch twin (another child) on the
 very same centres, and check that both return the same pairs; they take about 4 min (the 8D
-cKDTree alone 1-1.5 min), 1 min with --quick, which skips that cKDTree.
+cKDTree alone 1-1.5 min), 1 min with --quick, which skips that cKDTree. Opt-in only: the speed
+cases of issue 27 (``experiments.bench.peer``, beside the authors' sips with --peer) and the
+scale cases (``experiments.bench.scale``, up to an hour each). The run ends with the table of
+every target of the cases that ran, PASS or FAIL (``experiments.bench.targets``).
 
-    python -m experiments.bench.cases            # everything (~10 min on 2 busy cores, +6-11 near phi_c)
+    python -m experiments.bench.cases            # everything (~10 min on 2 busy cores, +11-15 near phi_c)
     python -m experiments.bench.cases --quick    # 1 repeat, half the steps, no 1M or sweep case (~1.7 min,
-                                           # +3-5 near phi_c)
+                                           # +4-6 near phi_c)
     python -m experiments.bench.cases --cases bro-d3,sgd-d3
     python -m experiments.bench.cases --cases overlap-d8,overlap-d3,overlap-d8-dense,overlap-d3-dense
+    python -m experiments.bench.cases --cases peer-a,peer-d2 [--peer PATH]
+    python -m experiments.bench.cases --cases scale-d3 [--scale-budget SECONDS]
 
 Writes runs/bench/bench.json (atomically) next to the printed table.
 """
