@@ -27,6 +27,7 @@ from physics_baseline.neighbours import local_verlet
 from physics_baseline.neighbours.verlet import VerletList
 
 DENSE_FRACTION = 0.4
+_NOT_KEPT = np.empty(0, dtype=np.int64)   # a touched array that marks nothing
 SERIAL_WORK = 30_000    # active particles x mean row length below which a step runs on one thread
 
 
@@ -81,9 +82,13 @@ class FullAlgorithm:
         self._measure(step + 1)
 
     def _measure(self, step: int) -> None:
-        """Recompute every particle."""
-        self._recompute(self.everyone, step, np.empty(0, dtype=np.int64), 0)
-        self.active_count = int(np.count_nonzero(self.overlaps))
+        """Recompute every particle and count the active ones."""
+        self._recompute(self.everyone, step, _NOT_KEPT, 0)
+        self.active_count = self._list_active()
+
+    def _list_active(self) -> int:
+        """The number of active particles (overlaps > 0)."""
+        return int(np.count_nonzero(self.overlaps))
 
     def _recompute(self, particles: np.ndarray, step: int, touched: np.ndarray, tag: int) -> None:
         """The overlap sums of particles (m,) at the current positions, for ``step``'s pair weights."""
@@ -141,11 +146,10 @@ class ActiveSetAlgorithm(FullAlgorithm):
                                                 self.active_count)
         self.members_sorted = False
 
-    def _measure(self, step: int) -> None:
-        """Recompute every particle and list the active ones, ascending."""
-        self._recompute(self.everyone, step, np.empty(0, dtype=np.int64), 0)
-        self.active_count = _list_members(self.overlaps, self.members, self.slot)
+    def _list_active(self) -> int:
+        """List the active particles from scratch, ascending; their number."""
         self.members_sorted = True
+        return _list_members(self.overlaps, self.members, self.slot)
 
 
 @numba.njit(cache=True)

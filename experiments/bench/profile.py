@@ -98,12 +98,11 @@ def lines(result: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
+    from neuralpack.suite.presets import parse_overrides
     from physics_baseline.validate import ConfigError
-    pairs = dict(item.split("=", 1) for item in (sys.argv[1:] if argv is None else argv))
-    threads = int(pairs.pop("threads")) if "threads" in pairs else None
     try:
-        import yaml
-        fields = {key: yaml.safe_load(value) for key, value in pairs.items()}
+        fields = parse_overrides(sys.argv[1:] if argv is None else argv)
+        threads = fields.pop("threads", None)
         print("\n".join(lines(profile(fields, threads))))
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

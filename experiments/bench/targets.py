@@ -77,9 +77,9 @@ def _speed(result: dict) -> list[Verdict]:
     engine = result["medians"].get("engine-2")
     out = [Verdict(result["case"], "engine M particle-steps/s, 2 threads",
                    engine["rate"] / 1e6 if engine else None, result["target"] / 1e6, "M/s", True)]
-    if 2 in result["ratios"] or "2" in result["ratios"]:
-        ratio = result["ratios"].get(2, result["ratios"].get("2"))
-        out.append(Verdict(result["case"], "engine / sips, 2 threads", ratio, peer.PEER_RATIO_TARGET, "x", True))
+    ratios = {int(threads): ratio for threads, ratio in result["ratios"].items()}   # str keys in bench.json
+    if 2 in ratios:
+        out.append(Verdict(result["case"], "engine / sips, 2 threads", ratios[2], peer.PEER_RATIO_TARGET, "x", True))
     if result["dense"]:
         out.append(Verdict(result["case"], "engine 2 threads / 1 thread", result["scaling"], peer.SCALING_TARGET,
                            "x", True))
@@ -97,8 +97,7 @@ def _near_critical(result: dict) -> list[Verdict]:
         out.append(Verdict(result["case"], f"gain over its 1 / mean f_a bound, phi_c - {absorb['offset']}",
                            active.efficiency(absorb), active.EFFICIENCY_TARGET, "", True))
         if result["d"] == 8 and absorb["offset"] == active.OFFSETS[0]:
-            rate = result["absorb_n"] * absorb["active"]["steps"] / absorb["active"]["wall_s"]
-            out.append(Verdict(result["case"], "M particle-steps/s to absorption", rate / 1e6,
+            out.append(Verdict(result["case"], "M particle-steps/s to absorption", active.rate(result, absorb) / 1e6,
                                active.RATE_TARGET_8D / 1e6, "M/s", True))
     return out
 

@@ -115,7 +115,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
     accuracy_rows = [[str(d), *(number(*by_dimension[d]["accuracy"][m]["knn_accuracy"], digits=3) for m in METHODS),
                       *(number(*by_dimension[d]["knn_gap"][m], digits=3) for m in GAPS)]
                      for d in dimensions]
-    probe_rows = [[str(d), *(number(*by_dimension[d]["accuracy"][m]["linear_probe_accuracy"], digits=3) for m in METHODS)]
+    probe_rows = [[str(d), *(number(*by_dimension[d]["accuracy"][m]["linear_probe_accuracy"], digits=3)
+                             for m in METHODS)]
                   for d in dimensions]
     packing_rows = [[str(d), *(number(*by_dimension[d]["packing"][o], digits=3) for o in PACKING),
                      number(reference[d], digits=3), number(*measured.get(d, (None, None)), digits=3)]

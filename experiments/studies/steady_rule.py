@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     print(f"{count} AR(1) series of {records} records each")
     for tau in TAUS:
-        print(f"stationary, tau_int = {tau:>4} records: rejected {rejection_rate(ar1(rng, records, tau) for _ in range(count)):.3f}")
+        rejected = rejection_rate(ar1(rng, records, tau) for _ in range(count))
+        print(f"stationary, tau_int = {tau:>4} records: rejected {rejected:.3f}")
     decay = np.exp(-np.arange(records) / (records / 2))
     for amplitude in DECAYS:
         rate = rejection_rate(ar1(rng, records, 5.0) + amplitude * decay for _ in range(count))

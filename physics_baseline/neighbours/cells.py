@@ -16,7 +16,7 @@ import numpy as np
 from physics_baseline.neighbours.distances import distance2
 
 SEARCH_CHUNK = 64     # searched particles per parallel task (each task allocates its scratch once)
-SORTED_QUERIES = 16   # a move of at least n / SORTED_QUERIES particles re-sorts the copy (CellGrid)
+SORTED_QUERIES = 16   # a move of at least n / SORTED_QUERIES particles re-sorts the cell order (CellGrid)
 _NO_SORT = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
