@@ -18,12 +18,19 @@ from physics_baseline.validate import (
 
 MAX_DIMENSION = 8
 ALGORITHMS = ("auto", "full", "active")   # see physics_baseline.stepping
+MAX_POOL_BYTES = 4e9     # memory a restart pool may take (size x n x d doubles)
+OPTIONAL = {"algorithm": "auto", "restart_pool": 0, "pool_every": 100}  # left out of to_dict at these values
 RESUMABLE = ("steps", "checkpoint_every", "algorithm")  # the fields a resumed run may change
 
 
 @dataclass
 class SimulationConfig:
-    """One particle run. Lengths (eps, lr, skin) in diameters of the small species; steps in steps."""
+    """One particle run. Lengths (eps, lr, skin) in diameters of the small species; steps in steps.
+
+    restart_pool > 0 makes the run quasi-stationary (``physics_baseline.restart_pool``): it keeps
+    that many of its active configurations, stores one every ``pool_every`` steps, and restarts
+    from one of them instead of ending when it absorbs.
+    """
     dynamics: str = "bro"
     d: int = 3
     n: int = 1000
@@ -40,6 +47,8 @@ class SimulationConfig:
     skin: float | None = None
     checkpoint_every: int = 1000
     algorithm: str = "auto"
+    restart_pool: int = 0
+    pool_every: int = 100
 
     @classmethod
     def from_dict(cls, values: dict) -> "SimulationConfig":
@@ -64,7 +73,16 @@ class SimulationConfig:
             skin=None if self.skin is None else as_float("skin", self.skin, 0.0),
             checkpoint_every=as_int("checkpoint_every", self.checkpoint_every, 1),
             algorithm=as_choice("algorithm", self.algorithm, ALGORITHMS),
+            restart_pool=as_int("restart_pool", self.restart_pool, 0, 4096),
+            pool_every=as_int("pool_every", self.pool_every, 1),
         )
+        if c.restart_pool == 0 and c.pool_every != OPTIONAL["pool_every"]:
+            raise ConfigError("pool_every", "applies only to quasi-stationary runs; set restart_pool > 0 "
+                                            "or leave pool_every unset")
+        if c.restart_pool * c.n * c.d * 8 > MAX_POOL_BYTES:
+            raise ConfigError("restart_pool", f"{c.restart_pool} stored configurations of n = {c.n} in d = "
+                                              f"{c.d} take {c.restart_pool * c.n * c.d * 8 / 1e9:.1f} GB; "
+                                              f"allowed up to {MAX_POOL_BYTES / 1e9:g} GB")
         wanted = rule.step_size
         unused = "lr" if wanted == "eps" else "eps"
         if getattr(c, wanted) is None:
@@ -93,9 +111,10 @@ class SimulationConfig:
         return self.eps if RULES[self.dynamics].step_size == "eps" else self.lr
 
     def to_dict(self) -> dict:
-        """The fields as a dict; ``algorithm`` only when it is not "auto". It changes the speed, not
-        the results, and left out it keeps the run keys (config hashes) of runs stored before it."""
+        """The fields as a dict, less those of OPTIONAL at their defaults (``algorithm`` "auto", no
+        restart pool): left out, they keep the run keys (config hashes) of runs stored before them."""
         values = dataclasses.asdict(self)
-        if values["algorithm"] == "auto":
-            del values["algorithm"]
+        for name, default in OPTIONAL.items():
+            if values[name] == default:
+                del values[name]
         return values

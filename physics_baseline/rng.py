@@ -15,6 +15,7 @@ PAIR = np.uint64(2)        # pairwise BRO U_ij
 DIRECTION = np.uint64(3)   # RO: Gaussian components of a random direction, then the magnitude
 BATCH = np.uint64(4)       # SGD batch keys
 GAUSS = np.uint64(5)       # second uniform of a Box-Muller pair
+POOL = np.uint64(6)        # quasi-stationary restarts: which stored configuration to replace or restore
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

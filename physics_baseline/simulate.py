@@ -11,6 +11,7 @@ from physics_baseline import box as geometry
 from physics_baseline import checkpoint as codec
 from physics_baseline.config import RESUMABLE, SimulationConfig
 from physics_baseline.neighbours.verlet import default_skin
+from physics_baseline.restart_pool import RestartPool
 from physics_baseline.run import AbsorbingRun
 from physics_baseline.stepping import ActiveSetAlgorithm, FullAlgorithm, resolve
 from physics_baseline.validate import ConfigError
@@ -40,6 +41,7 @@ class ParticleRun(AbsorbingRun):
     neighbour_builds: int = 0
     neighbour_method: str = ""
     algorithm: str = ""            # the algorithm that ran: "full" or "active"
+    restarts: int = 0              # quasi-stationary runs: absorptions undone from the pool, in all calls
 
     def arrays(self) -> dict[str, np.ndarray]:
         """positions (n, d) and radii (n,) in diameters, box (side length, diameters)."""
@@ -54,6 +56,7 @@ class ParticleRun(AbsorbingRun):
             "neighbour_builds": self.neighbour_builds,
             "neighbour_method": self.neighbour_method,
             "algorithm": self.algorithm,
+            "restarts": self.restarts,
             "n": self.config.n,
             "d": self.config.d,
         }
@@ -64,6 +67,10 @@ def simulate(cfg: SimulationConfig, *, positions: np.ndarray | None = None,
              progress: Callable[[int, float], None] | None = None,
              neighbour_method: str | None = None) -> ParticleRun:
     """Run one packing dynamics until it is absorbed (f_a = 0) or ``cfg.steps`` steps are taken.
+
+    With ``cfg.restart_pool`` > 0 the run is quasi-stationary: on absorption it continues from a
+    stored active configuration (``physics_baseline.restart_pool``), so it ends only after
+    ``cfg.steps`` steps (or when its very first state is absorbed); absorbed states are not recorded.
 
     cfg: a validated ``SimulationConfig`` (``SimulationConfig.from_dict``); its ``algorithm``
     ("full", "active" or "auto") is a speed choice only, see ``physics_baseline.stepping``.
@@ -77,11 +84,15 @@ def simulate(cfg: SimulationConfig, *, positions: np.ndarray | None = None,
     side = geometry.box_length(radii, cfg.d, cfg.phi)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     records = {name: [] for name in SERIES}
-    start = 0
+    start = restarts = 0
+    pool = RestartPool(cfg.restart_pool, (cfg.n, cfg.d), cfg.seed) if cfg.restart_pool else None
     key = codec.resume_key(cfg.to_dict(), RESUMABLE)
     if codec.refuse_unasked_resume(checkpoint, resume):
         saved = codec.load(checkpoint, key, SERIES)
         x, start, records = saved.arrays["positions"], saved.step, saved.records
+        if pool is not None:
+            pool.load(saved.arrays["pool"])
+            restarts = int(saved.arrays["restarts"])
     elif positions is not None:
         x = geometry.wrap(_checked_positions(positions, cfg), side)
     else:
@@ -90,10 +101,17 @@ def simulate(cfg: SimulationConfig, *, positions: np.ndarray | None = None,
 
     skin = cfg.skin if cfg.skin is not None else default_skin(cfg.d)
     began = time.perf_counter()
-    engine = ALGORITHMS[resolve(cfg.algorithm)](cfg, x, radii, side, skin, neighbour_method, start)
+    algorithm = ALGORITHMS[resolve(cfg.algorithm)]
+    engine = algorithm(cfg, x, radii, side, skin, neighbour_method, start)
+    builds = 0
     absorbed = False
     step = start
     while True:
+        if engine.active_count == 0 and pool is not None and pool.filled:
+            pool.restore(x, step)
+            builds += engine.neighbours.builds
+            engine = algorithm(cfg, x, radii, side, skin, neighbour_method, step)
+            restarts += 1
         absorbed = engine.active_count == 0
         if step % cfg.record_every == 0 or absorbed or step == cfg.steps:
             f_a = engine.active_count / cfg.n
@@ -104,10 +122,13 @@ def simulate(cfg: SimulationConfig, *, positions: np.ndarray | None = None,
                 progress(step, f_a)
         if absorbed or step >= cfg.steps:
             break
+        if pool is not None and step % cfg.pool_every == 0:
+            pool.store(x, step)
         engine.advance(step)
         step += 1
         if checkpoint is not None and step % cfg.checkpoint_every == 0:
-            codec.save(checkpoint, key, step, records, positions=x)
+            state = {**pool.state(), "restarts": restarts} if pool is not None else {}
+            codec.save(checkpoint, key, step, records, positions=x, **state)
     elapsed = time.perf_counter() - began
 
     series = {k: np.asarray(v) for k, v in records.items()}
@@ -116,8 +137,9 @@ def simulate(cfg: SimulationConfig, *, positions: np.ndarray | None = None,
                        loss=series["loss"].astype(np.float64), absorbed=absorbed,
                        absorption_step=step if absorbed else None, positions=x, radii=radii, box=side,
                        wall_time=elapsed, steps_taken=step - start,
-                       neighbour_builds=engine.neighbours.builds,
-                       neighbour_method=engine.neighbours.method or "", algorithm=engine.name)
+                       neighbour_builds=builds + engine.neighbours.builds,
+                       neighbour_method=engine.neighbours.method or "", algorithm=engine.name,
+                       restarts=restarts)
 
 
 def _checked_positions(positions, cfg: SimulationConfig) -> np.ndarray:

@@ -15,6 +15,9 @@ BAD = [
     (dict(record_every=0), "record_every"), (dict(seed=-3), "seed"),
     (dict(polydispersity="tri"), "polydispersity"), (dict(d=8, n=10, phi=0.5), "phi"),
     (dict(colour="red"), "colour"),
+    (dict(restart_pool=-1), "restart_pool"), (dict(restart_pool=5000), "restart_pool"),
+    (dict(restart_pool=4000, n=100_000, d=3), "restart_pool"), (dict(pool_every=50), "pool_every"),
+    (dict(restart_pool=4, pool_every=0), "pool_every"),
 ]
 
 
@@ -40,3 +43,9 @@ def test_algorithm_auto_stays_out_of_the_stored_config():
     assert "algorithm" not in SimulationConfig.from_dict({"eps": 0.02}).to_dict()
     assert SimulationConfig.from_dict({"eps": 0.02, "algorithm": "full"}).to_dict()["algorithm"] == "full"
     assert set(RESUMABLE) == {"steps", "checkpoint_every", "algorithm"}
+
+
+def test_no_restart_pool_stays_out_of_the_stored_config():
+    assert not {"restart_pool", "pool_every"} & set(SimulationConfig.from_dict({"eps": 0.02}).to_dict())
+    stored = SimulationConfig.from_dict({"eps": 0.02, "restart_pool": 8, "pool_every": 50}).to_dict()
+    assert (stored["restart_pool"], stored["pool_every"]) == (8, 50)

@@ -175,3 +175,39 @@ def test_bad_positions_are_refused():
     bad[3, 1] = np.nan
     with pytest.raises(ConfigError, match="positions"):
         simulate(SimulationConfig.from_dict(dict(dynamics="bro", d=2, n=10, phi=0.3, eps=0.02)), positions=bad)
+
+
+QUASI_STATIONARY = dict(dynamics="bro", d=3, n=600, phi=0.58, eps=0.03, steps=3000, seed=4, record_every=5,
+                        restart_pool=6, pool_every=40)
+
+
+def test_a_quasi_stationary_run_restarts_instead_of_absorbing():
+    plain = simulate(SimulationConfig.from_dict({k: v for k, v in QUASI_STATIONARY.items()
+                                                 if k not in ("restart_pool", "pool_every")}))
+    run = simulate(SimulationConfig.from_dict(QUASI_STATIONARY))
+    assert plain.absorbed and plain.absorption_step < 3000          # below phi_c it absorbs ...
+    assert not run.absorbed and run.restarts > 0 and run.steps[-1] == 3000   # ... and is restarted
+    assert np.all(run.active_fraction > 0)                         # absorbed states are never recorded
+    assert run.summary()["restarts"] == run.restarts
+    upto = np.searchsorted(run.steps, plain.absorption_step)       # the same run until it first absorbs
+    np.testing.assert_array_equal(run.active_fraction[:upto], plain.active_fraction[:upto])
+
+
+@pytest.mark.parametrize("algorithm", ["full", "active"])
+def test_a_quasi_stationary_run_resumes_and_does_not_depend_on_the_algorithm(tmp_path, algorithm):
+    config = dict(QUASI_STATIONARY, steps=1500, checkpoint_every=300)
+    whole = simulate(SimulationConfig.from_dict(config))
+
+    def interrupt(step, f_a):
+        if step == 1000:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "run.npz"
+    with pytest.raises(KeyboardInterrupt):
+        simulate(SimulationConfig.from_dict(dict(config, algorithm=algorithm)), checkpoint=path,
+                 progress=interrupt)
+    resumed = simulate(SimulationConfig.from_dict(dict(config, algorithm=algorithm)), checkpoint=path,
+                       resume=True)
+    assert whole.restarts > 0 and resumed.restarts == whole.restarts
+    np.testing.assert_array_equal(resumed.active_fraction, whole.active_fraction)
+    np.testing.assert_array_equal(resumed.positions, whole.positions)
