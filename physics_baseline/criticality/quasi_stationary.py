@@ -77,35 +77,46 @@ def moments(runs: list[np.ndarray], discard: float = DISCARD, blocks: int = BLOC
 class Crossing:
     """Where m(phi) of a smaller and a larger size cross, from straight lines (and from parabolas
     when each size has 4 or more phi): phi_c with its statistical error, the fit-form systematic
-    |parabola - line| (0 with fewer points), and whether it lies inside the phi measured."""
+    |parabola - line| (0 with fewer points), whether it lies inside the phi measured, and the
+    angle: the difference of the two slopes in units of its error (below about 3 the curves may
+    not cross at all: noise alone gives |N(0, 1)|)."""
     sizes: tuple[int, int]
     phi_c: Estimate
     systematic: float
     bracketed: bool
+    angle: float
 
 
 def _fitted_root(phi: np.ndarray, curves: list[tuple[np.ndarray, np.ndarray, float]], degree: int) -> float:
-    """The root nearest the middle of phi of the sum of sign * (weighted polynomial fit of y) over
-    curves = [(y, weight, sign), ...] (k,) each; NaN without one within the measured range
-    widened by its span on both sides."""
+    """The real root nearest the middle of phi of the sum of sign * (weighted polynomial fit of y)
+    over curves = [(y, weight, sign), ...] (k,) each; NaN without one."""
     middle, span = 0.5 * (phi.min() + phi.max()), np.ptp(phi)
     x = (phi - middle) / span
     total = sum(sign * np.polyfit(x, y, degree, w=weight) for y, weight, sign in curves)
     roots = np.roots(total)
     real = roots[np.abs(roots.imag) < 1e-9].real
-    real = real[np.abs(real) <= 1.5]
     if real.size == 0:
         return float("nan")
     return float(middle + span * real[np.argmin(np.abs(real))])
 
 
+def _angle(phi: np.ndarray, draws: np.ndarray, slope_difference) -> float:
+    """|slope_difference(draws[0])| over the standard deviation of it over draws[1:]."""
+    x = phi - phi.mean()
+    differences = np.array([slope_difference(x, draw) for draw in draws])
+    spread = np.std(differences[1:], ddof=1)
+    return float(abs(differences[0]) / spread) if spread > 0 else float("inf")
+
+
 def _redrawn_root(phi, draws: np.ndarray, fit) -> Estimate:
     """fit(draws[0]) (the data themselves) with half the 16-84 % range of fit(draw) over the
-    redrawn data sets draws[1:] that have a root as its error."""
+    redrawn data sets draws[1:] as its error; infinite when more than 16 % of them have no root
+    (the data do not fix the crossing within one sigma)."""
     found = np.array([fit(draw) for draw in draws[1:]])
     found = found[np.isfinite(found)]
-    error = 0.5 * float(np.subtract(*np.percentile(found, [84, 16]))) if found.size > 1 else float("nan")
-    return Estimate(fit(draws[0]), error, found)
+    if found.size < 0.84 * (len(draws) - 1):
+        return Estimate(fit(draws[0]), float("inf"), found)
+    return Estimate(fit(draws[0]), 0.5 * float(np.subtract(*np.percentile(found, [84, 16]))), found)
 
 
 def crossing(phi, small, small_error, large, large_error, sizes: tuple[int, int],
@@ -115,7 +126,7 @@ def crossing(phi, small, small_error, large, large_error, sizes: tuple[int, int]
     phi: (k,) packing fractions (k >= 2) at which both sizes were measured; small, large: their
     moment ratios m; *_error: one-sigma errors (> 0). Weighted straight lines, redrawn ``n_boot``
     times from the errors for the statistical error (half the 16-84 % range of the redrawn
-    crossings that exist); with k >= 4 parabolas too, their distance to the line crossing as the
+    crossings; infinite when more than 16 % of them do not cross); with k >= 4 parabolas too, their distance to the line crossing as the
     fit-form systematic.
     """
     phi = as_vector("phi", phi, 2)
@@ -134,9 +145,12 @@ def crossing(phi, small, small_error, large, large_error, sizes: tuple[int, int]
     def fit(draw, degree=1):
         return _fitted_root(phi, [(draw[1], 1 / large_error, 1.0), (draw[0], 1 / small_error, -1.0)], degree)
 
+    def slopes(x, draw):
+        return np.polyfit(x, draw[1], 1, w=1 / large_error)[0] - np.polyfit(x, draw[0], 1, w=1 / small_error)[0]
+
     estimate = _redrawn_root(phi, draws, fit)
     return Crossing(tuple(sizes), estimate, _form_systematic(phi, draws[0], fit, estimate.value),
-                    bool(phi.min() <= estimate.value <= phi.max()))
+                    bool(phi.min() <= estimate.value <= phi.max()), _angle(phi, draws, slopes))
 
 
 def _form_systematic(phi: np.ndarray, data, fit, line: float) -> float:
@@ -181,4 +195,5 @@ def equal_slopes(phi, sizes, rho, rho_error, n_boot: int = 400, seed: int = 0) -
     estimate = _redrawn_root(phi, differences, fit)
     return Crossing((int(sizes[0]), int(sizes[-1])), estimate,
                     _form_systematic(phi, differences[0], fit, estimate.value),
-                    bool(phi.min() <= estimate.value <= phi.max()))
+                    bool(phi.min() <= estimate.value <= phi.max()),
+                    _angle(phi, differences, lambda x, difference: np.polyfit(x, difference, 1, w=weight)[0]))
