@@ -166,12 +166,17 @@ def phi_c_from_power_law(phi: np.ndarray, f_inf: np.ndarray, f_err: np.ndarray |
 
 @dataclass(frozen=True)
 class Extrapolation:
-    """phi_c(s) = phi_c(0) - amplitude * s^exponent fitted to phi_c measured at step sizes s."""
+    """phi_c(s) = phi_c(0) - amplitude * s^exponent - curvature * s^2 fitted to phi_c measured at
+    step sizes s (curvature 0 except for the quadratic form)."""
     phi_c: Estimate       # phi_c(0)
     amplitude: Estimate
-    exponent: Estimate    # 1 with error 0 for form="linear"
+    exponent: Estimate    # 1 with error 0 for the linear and quadratic forms
     chi2: float
     dof: int
+    curvature: Estimate = Estimate(0.0, 0.0)
+
+
+FORMS = {"linear": 2, "quadratic": 3, "power": 3}   # fit form: its number of parameters
 
 
 def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors: np.ndarray,
@@ -180,14 +185,14 @@ def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors
 
     step_sizes, phi_c_values, errors: (n,) step sizes s > 0 (diameters), phi_c(s) and its one-sigma
     errors. form="power": phi_c(s) = phi_c(0) - a s^b (n >= 3, b > 0); form="linear":
-    phi_c(s) = phi_c(0) - a s (n >= 2). Weighted least squares with the errors as absolute sigma:
-    in closed form for the line (so two points give an exact line with propagated errors), by scipy
-    curve_fit from the weighted line for the power; parameter errors from the covariance.
+    phi_c(s) = phi_c(0) - a s (n >= 2); form="quadratic": phi_c(0) - a s - c s^2 (n >= 3).
+    Weighted least squares with the errors as absolute sigma: in closed form for the polynomials
+    (so that n = parameters gives an exact curve with propagated errors), by scipy curve_fit from
+    the weighted line for the power; parameter errors from the covariance.
     """
-    forms = {"linear": 2, "power": 3}
-    if form not in forms:
-        raise ValueError(f"form must be one of {', '.join(forms)}; got {form!r}")
-    s = as_vector("step_sizes", step_sizes, forms[form])
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(FORMS)}; got {form!r}")
+    s = as_vector("step_sizes", step_sizes, FORMS[form])
     y = as_vector("phi_c_values", phi_c_values)
     sigma = as_vector("errors", errors)
     same_length(step_sizes=s, phi_c_values=y, errors=sigma)
@@ -196,10 +201,11 @@ def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors
     if np.any(sigma <= 0):
         raise ValueError("errors must be > 0")
 
-    def model(size, phi_c0, amplitude, exponent=1.0):
-        return phi_c0 - amplitude * size ** exponent
+    def model(size, phi_c0, amplitude, exponent=1.0, curvature=0.0):
+        return phi_c0 - amplitude * size ** exponent - curvature * size ** 2
 
-    design = np.stack([np.ones_like(s), -s], axis=1) / sigma[:, None]
+    columns = [np.ones_like(s), -s] + ([-s ** 2] if form == "quadratic" else [])
+    design = np.stack(columns, axis=1) / sigma[:, None]
     covariance = np.linalg.inv(design.T @ design)
     params = covariance @ design.T @ (y / sigma)
     if form == "power":
@@ -207,8 +213,40 @@ def extrapolate_to_zero(step_sizes: np.ndarray, phi_c_values: np.ndarray, errors
                                                 absolute_sigma=True,
                                                 bounds=([-np.inf, -np.inf, 0.0], np.inf))
     errors_fit = np.sqrt(np.diag(covariance))
-    exponent = Estimate(float(params[2]), float(errors_fit[2])) if form == "power" else Estimate(1.0, 0.0)
-    chi2 = float(np.sum(((y - model(s, *params)) / sigma) ** 2))
-    return Extrapolation(Estimate(float(params[0]), float(errors_fit[0])),
-                         Estimate(float(params[1]), float(errors_fit[1])), exponent, chi2,
-                         s.size - forms[form])
+    estimates = [Estimate(float(value), float(error)) for value, error in zip(params, errors_fit)]
+    exponent = estimates[2] if form == "power" else Estimate(1.0, 0.0)
+    curvature = estimates[2] if form == "quadratic" else Estimate(0.0, 0.0)
+    residual = y - model(s, params[0], params[1], exponent.value, curvature.value)
+    return Extrapolation(estimates[0], estimates[1], exponent, float(np.sum((residual / sigma) ** 2)),
+                         s.size - FORMS[form], curvature)
+
+
+@dataclass(frozen=True)
+class StepSizeLimit:
+    """phi_c(0) from several fit forms: the chosen form's value and statistical error, and the
+    largest distance of another form's value from it as the fit-form systematic."""
+    phi_c: Estimate
+    systematic: float
+    form: str
+    fits: dict            # form -> Extrapolation, every form the data allow
+
+
+def step_size_limit(step_sizes, phi_c_values, errors) -> StepSizeLimit:
+    """phi_c(0) with every form of FORMS that the number of step sizes allows (linear from 2,
+    quadratic and power from 3). The chosen form is the one with the smallest chi^2 per degree
+    of freedom among forms with dof >= 1 (the linear one when none has); the systematic is the
+    largest |phi_c(0) of a form - chosen|, over the forms with dof >= 1 when there are such."""
+    s = as_vector("step_sizes", step_sizes, 2)
+    fits = {}
+    for form, parameters in FORMS.items():
+        if s.size >= parameters:
+            try:
+                fits[form] = extrapolate_to_zero(s, phi_c_values, errors, form)
+            except RuntimeError:        # curve_fit found no optimum: the form is left out
+                continue
+    tested = {form: fit for form, fit in fits.items() if fit.dof >= 1} or fits
+    form = min(tested, key=lambda f: tested[f].chi2 / tested[f].dof) if any(
+        fit.dof for fit in tested.values()) else "linear"
+    chosen = fits[form].phi_c.value
+    systematic = max(abs(fit.phi_c.value - chosen) for fit in tested.values())
+    return StepSizeLimit(fits[form].phi_c, systematic, form, fits)

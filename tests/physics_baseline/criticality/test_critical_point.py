@@ -74,3 +74,26 @@ def test_linear_extrapolation_through_two_points_propagates_their_errors():
     assert fit.phi_c.value == pytest.approx(0.64)
     assert fit.phi_c.error == pytest.approx(np.sqrt(5) * 0.01)
     assert fit.dof == 0
+
+
+def test_quadratic_extrapolation_is_exact_through_three_points():
+    eps = np.array([0.01, 0.02, 0.04])
+    fit = critical_point.extrapolate_to_zero(eps, 0.64 - 0.3 * eps - 2.0 * eps ** 2, np.full(3, 0.001),
+                                             "quadratic")
+    assert fit.phi_c.value == pytest.approx(0.64) and fit.curvature.value == pytest.approx(2.0)
+    assert fit.dof == 0 and fit.chi2 == pytest.approx(0, abs=1e-9)
+
+
+def test_step_size_limit_recovers_a_planted_limit_and_reports_the_form_spread():
+    eps = np.array([0.0025, 0.005, 0.01, 0.02, 0.04])
+    errors = np.full(eps.size, 0.0005)
+    planted = 0.64 - 0.5 * eps ** 0.8                     # none of the forms but the power is exact
+    noisy = planted + errors * np.random.default_rng(3).standard_normal(eps.size)
+    limit = critical_point.step_size_limit(eps, noisy, errors)
+    assert set(limit.fits) == {"linear", "quadratic", "power"}
+    values = [fit.phi_c.value for fit in limit.fits.values()]
+    assert limit.systematic == pytest.approx(max(abs(v - limit.phi_c.value) for v in values))
+    assert limit.systematic > 0
+    assert abs(limit.phi_c.value - 0.64) <= 3 * np.hypot(limit.phi_c.error, limit.systematic)
+    two = critical_point.step_size_limit(eps[:2], noisy[:2], errors[:2])
+    assert set(two.fits) == {"linear"} and two.form == "linear" and two.systematic == 0
