@@ -13,6 +13,7 @@ from experiments.studies import (
     finite_size_scaling,
     neural_vs_particle,
     phase_boundary,
+    quasi_stationary,
     ssl_dimension,
 )
 from neuralpack.suite import presets, report, tracking
@@ -20,7 +21,8 @@ from physics_baseline import atomic
 from physics_baseline.validate import ConfigError
 
 ANALYSES = {"phase_boundary": phase_boundary, "finite_size_scaling": finite_size_scaling,
-            "neural_vs_particle": neural_vs_particle, "ssl_dimension": ssl_dimension}
+            "neural_vs_particle": neural_vs_particle, "ssl_dimension": ssl_dimension,
+            "quasi_stationary": quasi_stationary}
 STUDY_FILE = "study.yaml"
 
 

@@ -239,3 +239,83 @@ def plot_ssl_dimension(by_dimension: dict[int, dict], references: dict[str, dict
     packing.set_ylabel("active fraction, packing fraction")
     packing.legend(fontsize="small")
     save_figure(figure, path)
+
+
+def _panels(count: int, width: float = 4.4):
+    """A figure with count panels in rows of at most 4, and the flat list of their axes."""
+    columns = min(count, 4)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(width * columns, 3.8 * rows), layout="constrained")
+    return figure, list(figure.subplots(rows, columns, squeeze=False).flat)
+
+
+def plot_moment_ratios(panels: list[tuple[str, list, list, np.ndarray, float]], path: str | Path) -> None:
+    """One panel per group: the quasi-stationary moment ratio m(phi) with errors, a curve per size,
+    and the crossing of the two largest sizes as a vertical line.
+
+    panels: (title, sizes (s,), phi (k,), ratio (2, s, k): values and errors, crossing phi or NaN).
+    """
+    figure, axes_list = _panels(len(panels))
+    for axes, (title, sizes, phi, ratio, crossing) in zip(axes_list, panels):
+        for a, n in enumerate(sizes):
+            axes.errorbar(phi, ratio[0, a], yerr=ratio[1, a], fmt="o-", ms=3, capsize=2, label=f"n = {n}")
+        if np.isfinite(crossing):
+            axes.axvline(crossing, color="black", linestyle="--", linewidth=1, label="crossing")
+        axes.set_xlabel(r"$\phi$")
+        axes.set_ylabel(r"$m = \langle f_a^2 \rangle / \langle f_a \rangle^2$")
+        axes.set_title(title, fontsize="small")
+        axes.legend(fontsize="x-small")
+    for axes in axes_list[len(panels):]:
+        axes.set_visible(False)
+    save_figure(figure, path)
+
+
+def plot_quasi_stationary_activity(panels: list[tuple[str, list, list, np.ndarray]], path: str | Path) -> None:
+    """One panel per group: the quasi-stationary activity rho against n on log axes, a curve per
+    phi (at phi_c a straight line; above it levels off, below it falls as 1/n, drawn dotted).
+
+    panels: (title, sizes (s,), phi (k,), rho (2, s, k): values and errors).
+    """
+    figure, axes_list = _panels(len(panels))
+    for axes, (title, sizes, phi, rho) in zip(axes_list, panels):
+        for b, value in enumerate(phi):
+            axes.errorbar(sizes, rho[0, :, b], yerr=rho[1, :, b], fmt="o-", ms=3, capsize=2,
+                          label=rf"$\phi$ = {value:g}")
+        n = np.array([sizes[0], sizes[-1]], dtype=float)
+        axes.plot(n, rho[0, 0, 0] * n[0] / n, "k:", lw=1, label=r"$1/n$")
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("n")
+        axes.set_ylabel(r"$\rho_{QS} = \langle f_a \rangle$")
+        axes.set_title(title, fontsize="small")
+        if len(phi) <= LEGEND_MAX:
+            axes.legend(fontsize="xx-small", ncol=2)
+    for axes in axes_list[len(panels):]:
+        axes.set_visible(False)
+    save_figure(figure, path)
+
+
+def plot_step_size_limits(families: dict[str, dict], path: str | Path) -> None:
+    """One panel per family with an eps -> 0 limit: phi_c(eps) with errors and the value at eps = 0
+    of every fit form (linear, quadratic, power), the chosen one filled.
+
+    families: label -> {"step_sizes", "phi_c", "error": lists; "limit": {"form", "forms": {form:
+    [phi_c(0), error, chi2, dof]}} or None}.
+    """
+    shown = {label: entry for label, entry in families.items() if entry["limit"]}
+    figure, axes_list = _panels(len(shown))
+    for axes, (label, entry) in zip(axes_list, shown.items()):
+        axes.errorbar(entry["step_sizes"], entry["phi_c"], yerr=entry["error"], fmt="o", color="C0",
+                      capsize=3, label=r"$\phi_c(\varepsilon)$")
+        for index, (form, (value, error, _, _)) in enumerate(entry["limit"]["forms"].items()):
+            chosen = form == entry["limit"]["form"]
+            axes.errorbar([-0.03 * max(entry["step_sizes"]) * index], [value], yerr=[error], fmt="s",
+                          color=f"C{index + 1}", mfc=None if chosen else "none", capsize=3,
+                          label=f"{form}" + (" (chosen)" if chosen else ""))
+        axes.set_xlabel(r"kick size $\varepsilon$ (= lr $b_f$), diameters")
+        axes.set_ylabel(r"$\phi_c$")
+        axes.set_title(label, fontsize="small")
+        axes.legend(fontsize="x-small")
+    for axes in axes_list[len(shown):]:
+        axes.set_visible(False)
+    save_figure(figure, path)

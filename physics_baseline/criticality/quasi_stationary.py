@@ -73,13 +73,17 @@ def moments(runs: list[np.ndarray], discard: float = DISCARD, blocks: int = BLOC
                    Estimate(float(ratio), float(np.nanstd(ratios, ddof=1)), ratios), records)
 
 
+WINDOW = 2      # phi points on each side of a sign change that the crossing fits use
+
+
 @dataclass(frozen=True)
 class Crossing:
-    """Where m(phi) of a smaller and a larger size cross, from straight lines (and from parabolas
-    when each size has 4 or more phi): phi_c with its statistical error, the fit-form systematic
-    |parabola - line| (0 with fewer points), whether it lies inside the phi measured, and the
-    angle: the difference of the two slopes in units of its error (below about 3 the curves may
-    not cross at all: noise alone gives |N(0, 1)|)."""
+    """Where a difference curve D(phi) (m of the larger size minus m of the smaller; or, for equal
+    slopes, the slope of the largest pair minus that of the smallest) changes sign: phi_c with its
+    statistical error from a straight line through the points around the sign change, the
+    fit-form systematic |parabola root - line root| (0 with fewer than 4 points), whether the data
+    change sign at all (bracketed; else phi_c is NaN), and the angle: the line's slope in units of
+    its error (below about 3 the curves may not cross at all: noise alone gives |N(0, 1)|)."""
     sizes: tuple[int, int]
     phi_c: Estimate
     systematic: float
@@ -87,47 +91,57 @@ class Crossing:
     angle: float
 
 
-def _fitted_root(phi: np.ndarray, curves: list[tuple[np.ndarray, np.ndarray, float]], degree: int) -> float:
-    """The real root nearest the middle of phi of the sum of sign * (weighted polynomial fit of y)
-    over curves = [(y, weight, sign), ...] (k,) each; NaN without one."""
-    middle, span = 0.5 * (phi.min() + phi.max()), np.ptp(phi)
-    x = (phi - middle) / span
-    total = sum(sign * np.polyfit(x, y, degree, w=weight) for y, weight, sign in curves)
-    roots = np.roots(total)
+def _sign_change(difference: np.ndarray, error: np.ndarray, window: int) -> slice | None:
+    """The points around the most significant sign change of difference (k,): ``window`` on each
+    side of it (fewer at the ends); None when it never changes sign."""
+    negative = difference < 0          # a zero counts as positive
+    changes = np.flatnonzero(negative[:-1] != negative[1:])
+    if changes.size == 0:
+        return None
+    significance = np.abs(difference[changes]) / error[changes] + np.abs(difference[changes + 1]) / error[changes + 1]
+    at = int(changes[np.argmax(significance)])
+    return slice(max(0, at + 1 - window), min(difference.size, at + 1 + window))
+
+
+def _root(x: np.ndarray, y: np.ndarray, weight: np.ndarray, degree: int) -> float:
+    """The real root nearest the middle of x of the weighted polynomial fit of y; NaN without one."""
+    middle, span = 0.5 * (x.min() + x.max()), np.ptp(x)
+    roots = np.roots(np.polyfit((x - middle) / span, y, degree, w=weight))
     real = roots[np.abs(roots.imag) < 1e-9].real
-    if real.size == 0:
-        return float("nan")
-    return float(middle + span * real[np.argmin(np.abs(real))])
+    return float(middle + span * real[np.argmin(np.abs(real))]) if real.size else float("nan")
 
 
-def _angle(phi: np.ndarray, draws: np.ndarray, slope_difference) -> float:
-    """|slope_difference(draws[0])| over the standard deviation of it over draws[1:]."""
-    x = phi - phi.mean()
-    differences = np.array([slope_difference(x, draw) for draw in draws])
-    spread = np.std(differences[1:], ddof=1)
-    return float(abs(differences[0]) / spread) if spread > 0 else float("inf")
-
-
-def _redrawn_root(phi, draws: np.ndarray, fit) -> Estimate:
-    """fit(draws[0]) (the data themselves) with half the 16-84 % range of fit(draw) over the
-    redrawn data sets draws[1:] as its error; infinite when more than 16 % of them have no root
-    (the data do not fix the crossing within one sigma)."""
-    found = np.array([fit(draw) for draw in draws[1:]])
-    found = found[np.isfinite(found)]
+def _zero_crossing(phi: np.ndarray, draws: np.ndarray, error: np.ndarray, sizes: tuple[int, int],
+                   window: int) -> Crossing:
+    """The Crossing of draws[0] (k,) (the data; draws[1:] redrawn from its errors (k,)) through
+    zero: roots of lines through the points around its sign change, the error half the 16-84 %
+    range of the redrawn roots (infinite when more than 16 % of the redraws have none)."""
+    kept = _sign_change(draws[0], error, window)
+    if kept is None:
+        return Crossing(sizes, Estimate(float("nan"), float("nan")), float("nan"), False, 0.0)
+    x, weight = phi[kept], 1.0 / error[kept]
+    roots = np.array([_root(x, draw[kept], weight, 1) for draw in draws])
+    found = roots[1:][np.isfinite(roots[1:])]
+    spread = 0.5 * float(np.subtract(*np.percentile(found, [84, 16]))) if found.size else float("inf")
     if found.size < 0.84 * (len(draws) - 1):
-        return Estimate(fit(draws[0]), float("inf"), found)
-    return Estimate(fit(draws[0]), 0.5 * float(np.subtract(*np.percentile(found, [84, 16]))), found)
+        spread = float("inf")
+    slopes = np.array([np.polyfit(x - x.mean(), draw[kept], 1, w=weight)[0] for draw in draws])
+    angle = float(abs(slopes[0]) / np.std(slopes[1:], ddof=1))
+    systematic = 0.0
+    if x.size >= 4:
+        curved = _root(x, draws[0][kept], weight, 2)
+        systematic = abs(curved - roots[0]) if np.isfinite(curved) else float("nan")
+    return Crossing(sizes, Estimate(roots[0], spread, found), systematic, True, angle)
 
 
 def crossing(phi, small, small_error, large, large_error, sizes: tuple[int, int],
-             n_boot: int = 400, seed: int = 0) -> Crossing:
+             n_boot: int = 400, seed: int = 0, window: int = WINDOW) -> Crossing:
     """The crossing of m(phi) between two sizes.
 
-    phi: (k,) packing fractions (k >= 2) at which both sizes were measured; small, large: their
-    moment ratios m; *_error: one-sigma errors (> 0). Weighted straight lines, redrawn ``n_boot``
-    times from the errors for the statistical error (half the 16-84 % range of the redrawn
-    crossings; infinite when more than 16 % of them do not cross); with k >= 4 parabolas too, their distance to the line crossing as the
-    fit-form systematic.
+    phi: (k,) ascending packing fractions (k >= 2) at which both sizes were measured; small,
+    large: their moment ratios m; *_error: one-sigma errors (> 0). The difference large - small
+    (error: both added in quadrature) is fitted around its sign change (``window`` points each
+    side), redrawn ``n_boot`` times from the errors (see ``Crossing``).
     """
     phi = as_vector("phi", phi, 2)
     values = [as_vector(name, v) for name, v in
@@ -136,64 +150,38 @@ def crossing(phi, small, small_error, large, large_error, sizes: tuple[int, int]
     small, small_error, large, large_error = values
     if np.any(small_error <= 0) or np.any(large_error <= 0):
         raise ValueError("errors must be > 0")
+    if np.any(np.diff(phi) <= 0):
+        raise ValueError("phi must ascend")
     n_boot = as_count("n_boot", n_boot, 2)
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((n_boot + 1, 2, phi.size)) * np.stack([small_error, large_error])
+    error = np.hypot(small_error, large_error)
+    noise = np.random.default_rng(seed).standard_normal((n_boot + 1, phi.size)) * error
     noise[0] = 0.0
-    draws = np.stack([small, large]) + noise
-
-    def fit(draw, degree=1):
-        return _fitted_root(phi, [(draw[1], 1 / large_error, 1.0), (draw[0], 1 / small_error, -1.0)], degree)
-
-    def slopes(x, draw):
-        return np.polyfit(x, draw[1], 1, w=1 / large_error)[0] - np.polyfit(x, draw[0], 1, w=1 / small_error)[0]
-
-    estimate = _redrawn_root(phi, draws, fit)
-    return Crossing(tuple(sizes), estimate, _form_systematic(phi, draws[0], fit, estimate.value),
-                    bool(phi.min() <= estimate.value <= phi.max()), _angle(phi, draws, slopes))
+    return _zero_crossing(phi, large - small + noise, error, tuple(sizes), window)
 
 
-def _form_systematic(phi: np.ndarray, data, fit, line: float) -> float:
-    """|parabola root - line root| with 4 or more phi, else 0; NaN when the parabola has no root."""
-    if phi.size < 4 or not np.isfinite(line):
-        return 0.0
-    curved = fit(data, 2)
-    return abs(curved - line) if np.isfinite(curved) else float("nan")
-
-
-def equal_slopes(phi, sizes, rho, rho_error, n_boot: int = 400, seed: int = 0) -> Crossing:
+def equal_slopes(phi, sizes, rho, rho_error, n_boot: int = 400, seed: int = 0,
+                 window: int = WINDOW) -> Crossing:
     """phi_c where rho_QS(n) is a power law: the log-log slope of rho between the two smallest
     sizes equals the slope between the two largest.
 
-    phi: (k,); sizes: (s,) ascending particle numbers, s >= 3; rho, rho_error: (k, s) quasi-
-    stationary activities and their errors. The slope difference (largest pair minus smallest pair)
-    is positive in the active phase (rho levels off) and negative in the absorbing one (rho ~ 1/n);
-    its zero, from a weighted straight line in phi (parabola for the systematic), redrawn from the
-    errors, is phi_c. ``sizes`` of the result: the smallest and largest n.
+    phi: (k,) ascending; sizes: (s,) ascending particle numbers, s >= 3; rho, rho_error: (k, s)
+    quasi-stationary activities and their errors. The slope difference (largest pair minus
+    smallest pair) is positive in the active phase (rho levels off) and negative in the absorbing
+    one (rho ~ 1/n); it is fitted around its sign change, its error the spread of redraws of rho.
+    ``sizes`` of the result: the smallest and largest n.
     """
     phi = as_vector("phi", phi, 2)
     sizes = as_vector("sizes", sizes, 3)
     rho, rho_error = np.asarray(rho, dtype=float), np.asarray(rho_error, dtype=float)
     if rho.shape != (phi.size, sizes.size) or rho_error.shape != rho.shape:
         raise ValueError(f"rho and rho_error must have shape (phi, sizes) = ({phi.size}, {sizes.size})")
-    if np.any(np.diff(sizes) <= 0) or np.any(rho <= 0) or np.any(rho_error <= 0):
-        raise ValueError("sizes must ascend, rho and rho_error be > 0")
+    if np.any(np.diff(sizes) <= 0) or np.any(np.diff(phi) <= 0) or np.any(rho <= 0) or np.any(rho_error <= 0):
+        raise ValueError("sizes and phi must ascend, rho and rho_error be > 0")
     n_boot = as_count("n_boot", n_boot, 2)
-    log_n = np.log(sizes)
-    rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((n_boot + 1, *rho.shape)) * rho_error
+    noise = np.random.default_rng(seed).standard_normal((n_boot + 1, *rho.shape)) * rho_error
     noise[0] = 0.0
-    slopes = np.diff(np.log(np.clip(rho + noise, 1e-12, None)), axis=2) / np.diff(log_n)
+    slopes = np.diff(np.log(np.clip(rho + noise, 1e-12, None)), axis=2) / np.diff(np.log(sizes))
     differences = slopes[:, :, -1] - slopes[:, :, 0]            # (n_boot + 1, k)
     spread = np.std(differences[1:], axis=0, ddof=1)
-    floor = spread[spread > 0].min() if np.any(spread > 0) else 1.0
-    weight = 1.0 / np.where(spread > 0, spread, floor)
-
-    def fit(difference, degree=1):
-        return _fitted_root(phi, [(difference, weight, 1.0)], degree)
-
-    estimate = _redrawn_root(phi, differences, fit)
-    return Crossing((int(sizes[0]), int(sizes[-1])), estimate,
-                    _form_systematic(phi, differences[0], fit, estimate.value),
-                    bool(phi.min() <= estimate.value <= phi.max()),
-                    _angle(phi, differences, lambda x, difference: np.polyfit(x, difference, 1, w=weight)[0]))
+    error = np.where(spread > 0, spread, spread[spread > 0].min() if np.any(spread > 0) else 1.0)
+    return _zero_crossing(phi, differences, error, (int(sizes[0]), int(sizes[-1])), window)

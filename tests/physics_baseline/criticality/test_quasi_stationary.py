@@ -37,7 +37,7 @@ def test_moments_of_independent_exponential_activity_and_their_errors():
 
 def test_crossing_recovers_a_planted_phi_c_from_noisy_moment_ratios():
     rng = np.random.default_rng(5)
-    error = 0.001     # small enough that the slopes differ by > 4 sigma: linear propagation holds
+    error = 0.0003    # the slopes of the 1000/2000 pair then differ by ~6 sigma: linear propagation holds
     for small, large in zip(SIZES[:-1], SIZES[1:]):
         m = {n: 1.3 - 0.02 * scaling_variable(PHI, n) + error * rng.standard_normal(PHI.size)
              for n in (small, large)}
@@ -45,19 +45,32 @@ def test_crossing_recovers_a_planted_phi_c_from_noisy_moment_ratios():
                              (small, large))
         assert result.bracketed and result.sizes == (small, large)
         assert result.phi_c.covers(PHI_C)
-        # two lines through 6 points, each known to error / sqrt(6) near the middle: the crossing
-        # moves by sqrt(2) error / sqrt(6) over the difference of their slopes (more off-centre)
+        # the difference of two curves (error sqrt(2) error) fitted by a line through the 2 + 2
+        # points around its sign change, known to sqrt(2) error / 2 near their middle: the
+        # crossing moves by that over the difference of the slopes (more off the middle)
         slopes = [0.02 * (n ** (1 / D)) ** (1 / NU_PERP) for n in (small, large)]
-        propagated = np.sqrt(2 / PHI.size) * error / abs(slopes[1] - slopes[0])
+        propagated = np.sqrt(2) * error / 2 / abs(slopes[1] - slopes[0])
         assert 0.75 * propagated <= result.phi_c.error < 1.5 * propagated
         assert result.angle > 4
         assert np.isfinite(result.systematic)
 
 
-def test_parallel_curves_do_not_cross_and_say_so():
+def test_curves_that_never_cross_give_no_phi_c_and_say_so():
     flat = np.full(PHI.size, 1.2)
-    result = qs.crossing(PHI, flat, np.full(PHI.size, 1e-6), flat + 0.1, np.full(PHI.size, 1e-6), (1, 2))
-    assert not result.bracketed and not abs(result.phi_c.value - PHI.mean()) < np.ptp(PHI)
+    result = qs.crossing(PHI, flat, np.full(PHI.size, 1e-3), flat + 0.1 - 0.5 * (PHI - PHI[0]),
+                         np.full(PHI.size, 1e-3), (1, 2))
+    assert not result.bracketed and np.isnan(result.phi_c.value)
+
+
+def test_the_crossing_is_fitted_around_the_sign_change_not_where_both_curves_meet_one():
+    """Deep in the active phase m -> 1 at every size with tiny errors: such points must not pull
+    the crossing towards them."""
+    phi = np.array([0.600, 0.605, 0.610, 0.615, 0.620, 0.640])
+    small = np.array([1.60, 1.50, 1.40, 1.30, 1.20, 1.0010])
+    large = np.array([1.70, 1.55, 1.40, 1.25, 1.10, 1.0005])
+    errors = np.array([0.01, 0.01, 0.01, 0.01, 0.01, 1e-5])
+    result = qs.crossing(phi, small, errors, large, errors, (1, 2))
+    assert result.phi_c.covers(0.610)
 
 
 def test_curves_that_differ_by_noise_only_cross_at_no_significant_angle():
@@ -72,10 +85,10 @@ def test_equal_slopes_recover_a_planted_phi_c_from_noisy_activities():
     exponent = 1.417                             # beta / nu_perp; any value: the estimator needs none
     n = SIZES[None, :]
     rho = (n ** (1 / D)) ** -exponent * np.exp(0.5 * scaling_variable(PHI[:, None], n))
-    noisy = rho * (1 + 0.01 * rng.standard_normal(rho.shape))
-    result = qs.equal_slopes(PHI, SIZES, noisy, 0.01 * noisy)
+    noisy = rho * (1 + 0.005 * rng.standard_normal(rho.shape))   # expected angle ~7.5 (worked out by hand)
+    result = qs.equal_slopes(PHI, SIZES, noisy, 0.005 * noisy)
     assert result.bracketed and result.sizes == (1000, 8000)
-    assert result.phi_c.covers(PHI_C) and 0 < result.phi_c.error < 0.003 and result.angle > 4
+    assert result.phi_c.covers(PHI_C) and 0 < result.phi_c.error < 0.001 and result.angle > 4
 
 
 def test_bad_input_is_refused_with_its_name():

@@ -1,0 +1,263 @@
+"""phi_c with a thermodynamic limit: quasi-stationary runs at doubling sizes, their finite-size
+scaling, the checks that the estimate has converged in run length and size, and eps -> 0.
+
+A study file names this analysis and gives, per profile, groups of runs that share everything but
+n, phi and the seed::
+
+    analysis: quasi_stationary
+    profiles:
+      quick:
+        seeds: 2
+        steps: 4000            # T at the smallest size; T(n) = steps (n / n_min)^budget_exponent
+        budget_exponent: 0.6   # T ~ n^(z/d): 3D Manna z/d = 0.61, mean field above d = 4: 1/2
+        record_every: 5
+        restart_pool: 8        # stored active configurations per run (physics_baseline.restart_pool)
+        pool_every: 50         # steps between stores
+        groups:
+          - {dynamics: bro, d: 3, eps: 0.05, sizes: [250, 500, 1000], phi: [0.56, 0.57, 0.58]}
+
+Every run is quasi-stationary: it never ends absorbed. Per (group, n, phi) the moments of f_a
+after the first half of each run (``criticality.quasi_stationary.moments``, errors from blocks of
+all seeds) give the moment ratio m and rho; phi_c of a group is the crossing of m(phi) between
+its two largest sizes, with the crossing of the pair below (the n check), the same crossing from
+the first half of every run (the T check: records T/4..T/2 against T/2..T), and the equal-slopes
+estimator (``equal_slopes``, three sizes or more) beside it. Groups that differ only in their
+step size (eps, or lr b_f for learning-rate dynamics) make a family, extrapolated to eps -> 0
+with every fit form the points allow (``criticality.step_size_limit``).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neuralpack.suite import formats, plots, sweep
+from neuralpack.suite.report import Section, number, table
+from physics_baseline import box as geometry
+from physics_baseline.criticality import quasi_stationary as qs
+from physics_baseline.criticality.critical_point import step_size_limit
+from physics_baseline.dynamics import RULES
+from physics_baseline.literature import MRJ, reference_phi_c
+from physics_baseline.validate import ConfigError, as_float
+
+MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
+GROUP_KEYS = ("sizes", "phi")
+
+
+@dataclass
+class Group:
+    """One phi_c(eps) measurement: fixed fields, the sizes and phi grid, and what was measured."""
+    label: str
+    base: dict                          # SimulationConfig fields other than n, phi, seed, steps
+    sizes: list[int]
+    phi: list[float]
+    step_size: float                    # eps, or lr b_f for learning-rate dynamics
+    family: str                         # the label without the step size
+    ratio: dict = field(default_factory=dict)        # (T or T/2) -> (sizes, phi) arrays of m, error
+    rho: dict = field(default_factory=dict)
+    crossings: dict = field(default_factory=dict)    # "T", "T/2" -> [Crossing of consecutive sizes]
+    slopes: qs.Crossing | None = None
+
+
+def budget(settings: dict, n: int, smallest: int) -> int:
+    """T(n) = steps (n / smallest)^budget_exponent, in steps."""
+    exponent = as_float("budget_exponent", settings.get("budget_exponent", 0.6), 0.0, 2.0, low_open=False)
+    return int(round(settings["steps"] * (n / smallest) ** exponent))
+
+
+def groups(settings: dict) -> list[Group]:
+    """The profile's groups with their labels and fixed fields; ConfigError for a malformed one."""
+    out = []
+    for index, spec in enumerate(settings["groups"]):
+        missing = [key for key in ("dynamics", "d", *GROUP_KEYS) if key not in spec]
+        if missing:
+            raise ConfigError(f"groups[{index}]", f"needs {', '.join(missing)}")
+        sizes, phi = sorted(int(n) for n in spec["sizes"]), sorted(float(p) for p in spec["phi"])
+        if len(sizes) < 2 or len(phi) < 2:
+            raise ConfigError(f"groups[{index}]", "needs at least 2 sizes and 2 phi")
+        base = {k: v for k, v in spec.items() if k not in GROUP_KEYS}
+        base.update(record_every=settings["record_every"], restart_pool=settings["restart_pool"],
+                    pool_every=settings["pool_every"], checkpoint_every=settings.get("checkpoint_every", 5000))
+        rule = RULES[base["dynamics"]]
+        step = base.get(rule.step_size)
+        if step is None:
+            raise ConfigError(f"groups[{index}]", f"dynamics {base['dynamics']} needs {rule.step_size}")
+        effective = step * base.get("batch_fraction", 1.0) if rule.step_size == "lr" else step
+        extras = "".join(f" {k}={base[k]}" for k in ("batch_fraction", "polydispersity") if k in base)
+        family = f"{base['dynamics']} d={base['d']}{extras}"
+        out.append(Group(f"{family} eps={effective:g}", base, sizes, phi, float(effective), family))
+    return out
+
+
+def planned(settings: dict, group: Group) -> list:
+    """The sweep configs of a group: every size, phi and seed, each size with its budget T(n)."""
+    seeds = list(range(1, settings["seeds"] + 1))
+    configs = []
+    for n in group.sizes:
+        base = dict(group.base, n=n, steps=budget(settings, n, group.sizes[0]))
+        configs += sweep.expand({"base": base, "grid": {"phi": group.phi, "seed": seeds}})
+    return configs
+
+
+def validate(settings: dict) -> None:
+    """Raise ConfigError for the first invalid run of the profile, before anything runs."""
+    for group in groups(settings):
+        planned(settings, group)
+
+
+def _halves(series: np.ndarray) -> dict[str, np.ndarray]:
+    """The records a run has at T and at T/2 (its first half)."""
+    return {"T": series, "T/2": series[:series.size // 2]}
+
+
+def measure(settings: dict, group: Group, out) -> None:
+    """Fill group's moments, crossings and equal-slopes estimate from its finished runs in the
+    sweep directory out."""
+    series: dict[tuple[int, float], list[np.ndarray]] = {}
+    for spec in sweep.plan(planned(settings, group), out):
+        _, active_fraction, _ = formats.read_series(spec.run_dir)
+        series.setdefault((spec.config.n, spec.config.phi), []).append(active_fraction)
+    shape = (len(group.sizes), len(group.phi))
+    for budget_label in ("T", "T/2"):
+        ratio, rho = np.full((2, *shape), np.nan), np.full((2, *shape), np.nan)
+        for a, n in enumerate(group.sizes):
+            for b, phi in enumerate(group.phi):
+                runs = [_halves(f)[budget_label] for f in series[(n, phi)]]
+                result = qs.moments(runs, seed=a * shape[1] + b)
+                ratio[:, a, b] = result.ratio.value, result.ratio.error
+                rho[:, a, b] = result.rho.value, result.rho.error
+        group.ratio[budget_label], group.rho[budget_label] = ratio, rho
+        group.crossings[budget_label] = [
+            qs.crossing(group.phi, ratio[0, a], ratio[1, a], ratio[0, a + 1], ratio[1, a + 1],
+                        (group.sizes[a], group.sizes[a + 1]))
+            for a in range(len(group.sizes) - 1)]
+    if len(group.sizes) >= 3:
+        rho = group.rho["T"]
+        group.slopes = qs.equal_slopes(group.phi, group.sizes, rho[0].T, rho[1].T)
+
+
+def headline(group: Group, steps: int) -> dict:
+    """The group's phi_c (the crossing of its two largest sizes at T) with its errors, box side and
+    the two convergence checks: the shift to the crossing of the pair below (n) and to the same
+    crossing at T/2 (T), each against the combined error; steps: T at the largest size."""
+    best = group.crossings["T"][-1]
+    half = group.crossings["T/2"][-1]
+    below = group.crossings["T"][-2] if len(group.crossings["T"]) > 1 else None
+    n = group.sizes[-1]
+    radii = geometry.make_radii(n, group.base.get("polydispersity", "mono"))
+    value = best.phi_c.value
+    side = geometry.box_length(radii, group.base["d"], value) if np.isfinite(value) and value > 0 else float("nan")
+
+    def shift(other):
+        if other is None:
+            return float("nan"), float("nan")
+        return other.phi_c.value - value, float(np.hypot(other.phi_c.error, best.phi_c.error))
+
+    return {"label": group.label, "d": group.base["d"], "dynamics": group.base["dynamics"],
+            "eps": group.step_size, "phi_c": value, "phi_c_error": best.phi_c.error,
+            "phi_c_systematic": best.systematic, "angle": best.angle, "bracketed": best.bracketed,
+            "L": side, "small_box": bool(side < MIN_BOX), "n": n,
+            "T": steps, "estimator": f"moment-ratio crossing n = {best.sizes[0]}, {best.sizes[1]}",
+            "shift_n": shift(below), "shift_T": shift(half),
+            "equal_slopes": None if group.slopes is None else
+            {"phi_c": group.slopes.phi_c.value, "error": group.slopes.phi_c.error,
+             "systematic": group.slopes.systematic, "angle": group.slopes.angle,
+             "bracketed": group.slopes.bracketed}}
+
+
+def _converged(shift: tuple[float, float]) -> str:
+    """"yes" when a check's shift lies within its combined error, "no" when not, "-" without it."""
+    moved, error = shift
+    if not (np.isfinite(moved) and np.isfinite(error)):
+        return "-"
+    return "yes" if abs(moved) <= error else "no"
+
+
+def families(rows: list[dict], group_list: list[Group]) -> dict[str, dict]:
+    """Per family (groups differing only in step size): phi_c(eps) and, with 2 or more usable
+    step sizes, its eps -> 0 limit from every fit form."""
+    out: dict[str, dict] = {}
+    for group, row in zip(group_list, rows):
+        entry = out.setdefault(group.family, {"d": row["d"], "dynamics": row["dynamics"], "step_sizes": [],
+                                              "phi_c": [], "error": [], "polydispersity":
+                                              group.base.get("polydispersity", "mono")})
+        usable = np.isfinite(row["phi_c"]) and np.isfinite(row["phi_c_error"]) and row["phi_c_error"] > 0
+        if usable and row["bracketed"]:
+            entry["step_sizes"].append(row["eps"])
+            entry["phi_c"].append(row["phi_c"])
+            entry["error"].append(float(np.hypot(row["phi_c_error"], row["phi_c_systematic"])))
+    for entry in out.values():
+        entry["limit"] = None
+        if len(entry["step_sizes"]) >= 2:
+            limit = step_size_limit(entry["step_sizes"], entry["phi_c"], entry["error"])
+            entry["limit"] = {"phi_c": limit.phi_c.value, "error": limit.phi_c.error,
+                              "systematic": limit.systematic, "form": limit.form,
+                              "forms": {form: [fit.phi_c.value, fit.phi_c.error, fit.chi2, fit.dof]
+                                        for form, fit in limit.fits.items()}}
+    return out
+
+
+def report(settings: dict, runs, figures, executor) -> Section:
+    """Measure every group (running what is missing), draw the figures into figures, and tabulate.
+
+    report.json: ``rows``, one object per group and per eps -> 0 limit, with the keys d, dynamics,
+    eps (0 for the limit), phi_c, phi_c_error, phi_c_systematic, L, n, T, estimator (and the checks
+    behind them); ``families`` with phi_c(eps) and every fit form.
+    """
+    group_list = groups(settings)
+    sweep.run_sweep([config for group in group_list for config in planned(settings, group)], runs,
+                    executor).require_success()
+    rows = []
+    for group in group_list:
+        measure(settings, group, runs)
+        rows.append(headline(group, budget(settings, group.sizes[-1], group.sizes[0])))
+    by_family = families(rows, group_list)
+    plots.plot_moment_ratios([(g.label, g.sizes, g.phi, g.ratio["T"], g.crossings["T"][-1].phi_c.value)
+                              for g in group_list], figures / "moment_ratio.png")
+    plots.plot_quasi_stationary_activity([(g.label, g.sizes, g.phi, g.rho["T"]) for g in group_list],
+                                         figures / "activity.png")
+    if any(entry["limit"] for entry in by_family.values()):
+        plots.plot_step_size_limits(by_family, figures / "phi_c_vs_step_size.png")
+    text = [
+        "Quasi-stationary runs (an absorbed run continues from one of its stored active states; "
+        f"pool of {settings['restart_pool']}, one stored every {settings['pool_every']} steps) at "
+        "doubling sizes n; the moments of f_a over the second half of each run, errors from "
+        f"{qs.BLOCKS} blocks per run (all seeds pooled). phi_c: where the moment ratio "
+        "m = <f_a^2> / <f_a>^2 of the two largest sizes crosses (weighted lines; the error is "
+        "statistical, from redraws of m; the systematic is the distance to the crossing of "
+        "parabolas). Angle: how many errors apart the two slopes are (below ~3 the curves may not "
+        "cross). Checks: the shift to the crossing of the next smaller pair (n halved) and to the "
+        "crossing from the first half of every run (T halved), against the combined error. "
+        f"L: the box side in diameters at the largest n; below {MIN_BOX:g} the value is labelled "
+        "small-box and kept out of the eps -> 0 limits' headline.", "",
+        *table(["group", "phi_c (crossing)", "systematic (form)", "angle", "L", "n", "T",
+                "shift n/2 (converged)", "shift T/2 (converged)", "phi_c (equal slopes)"],
+               [_row_cells(row) for row in rows])]
+    limits = []
+    for family, entry in by_family.items():
+        if entry["limit"] is None:
+            continue
+        limit = entry["limit"]
+        literature = reference_phi_c(entry["d"], entry["polydispersity"])
+        forms = ", ".join(f"{form} {number(v, e)}" for form, (v, e, _, _) in limit["forms"].items())
+        limits.append([family, number(limit["phi_c"], limit["error"]), number(limit["systematic"]),
+                       limit["form"], forms, number(literature), number(MRJ.get(entry["d"]))])
+        rows.append({"label": f"{family} eps -> 0", "d": entry["d"], "dynamics": entry["dynamics"], "eps": 0.0,
+                     "phi_c": limit["phi_c"], "phi_c_error": limit["error"],
+                     "phi_c_systematic": limit["systematic"], "L": None, "n": None, "T": None,
+                     "estimator": f"eps -> 0 ({limit['form']}) of the moment-ratio crossings"})
+    if limits:
+        text += ["", "eps -> 0: every fit form the step sizes allow (linear from 2, quadratic and power "
+                 "from 3); the chosen form has the smallest chi^2 per degree of freedom, the systematic "
+                 "is the largest distance of another form's value.", "",
+                 *table(["family", "phi_c(0)", "systematic (forms)", "form", "every form",
+                         "BRO literature", "MRJ"], limits)]
+    return Section(text, {"rows": rows, "families": by_family})
+
+
+def _row_cells(row: dict) -> list[str]:
+    slopes = row["equal_slopes"]
+    return [row["label"] + (" (small box)" if row["small_box"] else ""),
+            number(row["phi_c"], row["phi_c_error"]), number(row["phi_c_systematic"]),
+            f"{row['angle']:.1f}", f"{row['L']:.1f}", str(row["n"]), str(row["T"]),
+            f"{number(row['shift_n'][0])} ({_converged(row['shift_n'])})",
+            f"{number(row['shift_T'][0])} ({_converged(row['shift_T'])})",
+            "-" if slopes is None else number(slopes["phi_c"], slopes["error"])]
