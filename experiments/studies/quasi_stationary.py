@@ -34,12 +34,26 @@ from neuralpack.suite.report import Section, number, table
 from physics_baseline import box as geometry
 from physics_baseline.criticality import quasi_stationary as qs
 from physics_baseline.criticality.critical_point import step_size_limit
+from physics_baseline.criticality.steady import is_steady
 from physics_baseline.dynamics import RULES
 from physics_baseline.literature import MRJ, reference_phi_c
 from physics_baseline.validate import ConfigError, as_float
 
 MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
 GROUP_KEYS = ("sizes", "phi")
+PLANTED = 0.612      # phi_c of the synthetic check
+
+
+def synthetic_check(seed: int = 0) -> qs.Crossing:
+    """The crossing estimator on synthetic moment ratios with a known phi_c (PLANTED): m = 1.3 -
+    0.02 (phi - phi_c) L^(1/nu_perp) (3D Manna nu_perp = 0.59, L = n^(1/3)) at n = 4000 and 8000
+    on 6 phi around it, with Gaussian noise of 0.002 on every m."""
+    rng = np.random.default_rng(seed)
+    phi = np.linspace(PLANTED - 0.006, PLANTED + 0.006, 6)
+    error = np.full(phi.size, 0.002)
+    m = [1.3 - 0.02 * (phi - PLANTED) * n ** (1 / (3 * 0.59)) + error * rng.standard_normal(phi.size)
+         for n in (4000, 8000)]
+    return qs.crossing(phi, m[0], error, m[1], error, (4000, 8000))
 
 
 @dataclass
@@ -55,6 +69,7 @@ class Group:
     rho: dict = field(default_factory=dict)
     crossings: dict = field(default_factory=dict)    # "T", "T/2" -> [Crossing of consecutive sizes]
     slopes: qs.Crossing | None = None
+    steady: tuple[int, int] = (0, 0)                 # runs without a trend in their second half, of all
 
 
 def budget(settings: dict, n: int, smallest: int) -> int:
@@ -115,6 +130,8 @@ def measure(settings: dict, group: Group, out) -> None:
     for spec in sweep.plan(planned(settings, group), out):
         _, active_fraction, _ = formats.read_series(spec.run_dir)
         series.setdefault((spec.config.n, spec.config.phi), []).append(active_fraction)
+    every = [f for runs in series.values() for f in runs]
+    group.steady = (sum(is_steady(f) for f in every), len(every))
     shape = (len(group.sizes), len(group.phi))
     for budget_label in ("T", "T/2"):
         ratio, rho = np.full((2, *shape), np.nan), np.full((2, *shape), np.nan)
@@ -154,7 +171,7 @@ def headline(group: Group, steps: int) -> dict:
     return {"label": group.label, "d": group.base["d"], "dynamics": group.base["dynamics"],
             "eps": group.step_size, "phi_c": value, "phi_c_error": best.phi_c.error,
             "phi_c_systematic": best.systematic, "angle": best.angle, "bracketed": best.bracketed,
-            "L": side, "small_box": bool(side < MIN_BOX), "n": n,
+            "L": side, "small_box": bool(side < MIN_BOX), "n": n, "steady_runs": list(group.steady),
             "T": steps, "estimator": f"moment-ratio crossing n = {best.sizes[0]}, {best.sizes[1]}",
             "shift_n": shift(below), "shift_T": shift(half),
             "equal_slopes": None if group.slopes is None else
@@ -216,7 +233,11 @@ def report(settings: dict, runs, figures, executor) -> Section:
                                          figures / "activity.png")
     if any(entry["limit"] for entry in by_family.values()):
         plots.plot_step_size_limits(by_family, figures / "phi_c_vs_step_size.png")
+    check = synthetic_check()
     text = [
+        f"Estimator check: on synthetic moment ratios with phi_c = {PLANTED} planted "
+        f"(``synthetic_check``) the crossing gives {number(check.phi_c.value, check.phi_c.error)} "
+        f"({(check.phi_c.value - PLANTED) / check.phi_c.error:+.1f} errors).", "",
         "Quasi-stationary runs (an absorbed run continues from one of its stored active states; "
         f"pool of {settings['restart_pool']}, one stored every {settings['pool_every']} steps) at "
         "doubling sizes n; the moments of f_a over the second half of each run, errors from "
@@ -226,9 +247,12 @@ def report(settings: dict, runs, figures, executor) -> Section:
         "parabolas). Angle: how many errors apart the two slopes are (below ~3 the curves may not "
         "cross). Checks: the shift to the crossing of the next smaller pair (n halved) and to the "
         "crossing from the first half of every run (T halved), against the combined error. "
+        "Steady: the runs whose second half shows no trend (``criticality.is_steady``); every run "
+        "enters the moments, steady or not, so a group with unsteady runs has not reached its "
+        "quasi-stationary state everywhere and its phi_c is provisional. "
         f"L: the box side in diameters at the largest n; below {MIN_BOX:g} the value is labelled "
         "small-box and kept out of the eps -> 0 limits' headline.", "",
-        *table(["group", "phi_c (crossing)", "systematic (form)", "angle", "L", "n", "T",
+        *table(["group", "phi_c (crossing)", "systematic (form)", "angle", "L", "n", "T", "steady",
                 "shift n/2 (converged)", "shift T/2 (converged)", "phi_c (equal slopes)"],
                [_row_cells(row) for row in rows])]
     limits = []
@@ -250,7 +274,9 @@ def report(settings: dict, runs, figures, executor) -> Section:
                  "is the largest distance of another form's value.", "",
                  *table(["family", "phi_c(0)", "systematic (forms)", "form", "every form",
                          "BRO literature", "MRJ"], limits)]
-    return Section(text, {"rows": rows, "families": by_family})
+    return Section(text, {"rows": rows, "families": by_family,
+                          "synthetic_check": {"planted": PLANTED, "phi_c": check.phi_c.value,
+                                              "error": check.phi_c.error}})
 
 
 def _row_cells(row: dict) -> list[str]:
@@ -258,6 +284,7 @@ def _row_cells(row: dict) -> list[str]:
     return [row["label"] + (" (small box)" if row["small_box"] else ""),
             number(row["phi_c"], row["phi_c_error"]), number(row["phi_c_systematic"]),
             f"{row['angle']:.1f}", f"{row['L']:.1f}", str(row["n"]), str(row["T"]),
+            "{}/{}".format(*row["steady_runs"]),
             f"{number(row['shift_n'][0])} ({_converged(row['shift_n'])})",
             f"{number(row['shift_T'][0])} ({_converged(row['shift_T'])})",
             "-" if slopes is None else number(slopes["phi_c"], slopes["error"])]
