@@ -1,4 +1,7 @@
-"""phi_c of the absorbing transition: bracketing scans, eps -> 0 extrapolation, one table per study.
+"""A quick screen for phi_c: bracketing scans of "absorbed within T steps", eps -> 0, one table.
+
+The quantity measured here has no thermodynamic limit (see the ``quasi_stationary`` study for one
+that has); it locates the transition roughly and cheaply, and every report says so.
 
 A study file (``configs/studies/NAME.yaml``) names this analysis and gives, per profile, groups of
 runs that share everything but phi, seed and the step size::
@@ -234,7 +237,11 @@ def report(settings: dict, runs, figures, executor) -> Section:
             "phi_c_at_step_size": entry["phi_c"], "errors_at_step_size": entry["error"],
             "literature": literature, "deviation_in_errors": deviation,
             "deviation_with_literature_rounding": rounded}
-    text = ["phi_c from the absorbing probability crossing 1/2 (logistic maximum likelihood, bootstrap "
+    text = ["**Quick screen, not a measurement of phi_c:** \"half the runs absorb within T steps\" at "
+            "fixed n has no limit (a finite absorbing system absorbs at any phi if one waits long "
+            "enough), so these values move with T and n. phi_c with a thermodynamic limit: the "
+            "`phi_c_limit` study (quasi-stationary finite-size scaling).", "",
+            "phi_c from the absorbing probability crossing 1/2 (logistic maximum likelihood, bootstrap "
             "errors) at each kick size eps (lr b_f for learning-rate dynamics), and its eps -> 0 "
             "extrapolation (phi_c(eps) = phi_c(0) - a eps, or - a eps^b with four or more sizes). "
             f"Runs last {settings['steps']} steps at eps = 0.02 (scaled as (0.02 / eps)^"

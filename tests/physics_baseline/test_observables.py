@@ -202,3 +202,43 @@ def test_small_q_exponent_of_an_exact_power_law():
 def test_bad_input_is_refused_by_name(call, name):
     with pytest.raises(ValueError, match=f"^{name}"):
         call()
+
+
+def _fcc(cells: int) -> tuple[np.ndarray, float]:
+    """An fcc crystal of touching unit spheres: 4 cells^3 sites, box side cells * sqrt(2)."""
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    grid = np.stack(np.meshgrid(*[np.arange(cells)] * 3, indexing="ij"), axis=-1).reshape(-1, 1, 3)
+    side = np.sqrt(2.0)                  # nearest neighbours at side / sqrt 2 = 1 diameter
+    return ((grid + basis).reshape(-1, 3) * side), cells * side
+
+
+def test_bond_order_of_an_fcc_crystal_is_the_steinhardt_value():
+    positions, box = _fcc(4)
+    radii = np.full(len(positions), 0.5)
+    assert ob.bond_order(positions, radii, box, gap=0.1) == pytest.approx(0.5745, abs=5e-4)
+
+
+def test_bond_order_of_an_ideal_gas_falls_as_one_over_root_bonds():
+    values = []
+    for n in (500, 4000):
+        box = (n / 0.5) ** (1 / 3)       # number density 0.5
+        positions = np.random.default_rng(n).uniform(0, box, (n, 3))
+        radii = np.full(n, 0.5)
+        bonds = len(ob.contact_pairs(positions, radii, box, 0.2))
+        q6 = ob.bond_order(positions, radii, box, gap=0.2)
+        # random directions: |mean of Y_lm|^2 ~ 1 / (4 pi bonds) for each of the 13 m, so
+        # Q6^2 ~ 1 / bonds, a sum of 13 such terms (relative scatter of Q6 ~ 0.2; 2.5 sigma here)
+        assert q6 == pytest.approx(1 / np.sqrt(bonds), rel=0.5)
+        values.append(q6)
+    assert values[1] < values[0] / 2
+
+
+def test_psi6_is_one_on_a_triangular_lattice_and_small_for_a_gas():
+    i, j = np.meshgrid(np.arange(12), np.arange(12))
+    lattice = np.stack([i + 0.5 * (j % 2), j * np.sqrt(3) / 2], axis=-1).reshape(-1, 2).astype(float)
+    # every bond of a triangular patch (in a box too large to wrap) points along a multiple of 60 deg
+    assert ob.bond_order(lattice, np.full(len(lattice), 0.5), 100.0, gap=0.05) == pytest.approx(1.0)
+    gas = np.random.default_rng(1).uniform(0, 40, (2000, 2))
+    assert ob.bond_order(gas, np.full(2000, 0.5), 40.0, gap=0.2) < 0.1
+    with pytest.raises(ValueError, match="d = 2 or 3"):
+        ob.bond_order(np.zeros((4, 4)), np.full(4, 0.5), 10.0)
