@@ -32,6 +32,7 @@ import numpy as np
 from neuralpack.suite import formats, plots, sweep
 from neuralpack.suite.report import Section, number, table
 from physics_baseline import box as geometry
+from physics_baseline import observables
 from physics_baseline.criticality import quasi_stationary as qs
 from physics_baseline.criticality.critical_point import step_size_limit
 from physics_baseline.criticality.steady import is_steady
@@ -42,6 +43,8 @@ from physics_baseline.validate import ConfigError, as_float
 MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
 GROUP_KEYS = ("sizes", "phi")
 PLANTED = 0.612      # phi_c of the synthetic check
+ORDER_GAP = 0.2      # surface gap (diameters) below which two particles are bonded for Q6 / psi6
+CRYSTAL_ORDER = 0.2  # a global Q6 / psi6 above this says the state has crystallised (amorphous: ~1/sqrt(bonds))
 
 
 def synthetic_check(seed: int = 0) -> qs.Crossing:
@@ -70,6 +73,7 @@ class Group:
     crossings: dict = field(default_factory=dict)    # "T", "T/2" -> [Crossing of consecutive sizes]
     slopes: qs.Crossing | None = None
     steady: tuple[int, int] = (0, 0)                 # runs without a trend in their second half, of all
+    order: dict = field(default_factory=dict)        # phi -> mean bond order of the final states, largest n
 
 
 def budget(settings: dict, n: int, smallest: int) -> int:
@@ -127,9 +131,15 @@ def measure(settings: dict, group: Group, out) -> None:
     """Fill group's moments, crossings and equal-slopes estimate from its finished runs in the
     sweep directory out."""
     series: dict[tuple[int, float], list[np.ndarray]] = {}
+    orders: dict[float, list[float]] = {}
     for spec in sweep.plan(planned(settings, group), out):
         _, active_fraction, _ = formats.read_series(spec.run_dir)
         series.setdefault((spec.config.n, spec.config.phi), []).append(active_fraction)
+        if spec.config.n == group.sizes[-1] and spec.config.d in (2, 3):
+            final = formats.read_final(spec.run_dir)
+            orders.setdefault(spec.config.phi, []).append(
+                observables.bond_order(final["positions"], final["radii"], float(final["box"]), ORDER_GAP))
+    group.order = {phi: float(np.mean(values)) for phi, values in orders.items()}
     every = [f for runs in series.values() for f in runs]
     group.steady = (sum(is_steady(f) for f in every), len(every))
     shape = (len(group.sizes), len(group.phi))
@@ -168,10 +178,13 @@ def headline(group: Group, steps: int) -> dict:
             return float("nan"), float("nan")
         return other.phi_c.value - value, float(np.hypot(other.phi_c.error, best.phi_c.error))
 
+    nearest = min(group.order, key=lambda phi: abs(phi - value)) if group.order and np.isfinite(value) else None
+    order = group.order.get(nearest) if nearest is not None else None
     return {"label": group.label, "d": group.base["d"], "dynamics": group.base["dynamics"],
             "eps": group.step_size, "phi_c": value, "phi_c_error": best.phi_c.error,
             "phi_c_systematic": best.systematic, "angle": best.angle, "bracketed": best.bracketed,
             "L": side, "small_box": bool(side < MIN_BOX), "n": n, "steady_runs": list(group.steady),
+            "bond_order": order, "bond_order_phi": nearest, "crystallised": order is not None and order > CRYSTAL_ORDER,
             "T": steps, "estimator": f"moment-ratio crossing n = {best.sizes[0]}, {best.sizes[1]}",
             "shift_n": shift(below), "shift_T": shift(half),
             "equal_slopes": None if group.slopes is None else
@@ -249,10 +262,13 @@ def report(settings: dict, runs, figures, executor) -> Section:
         "crossing from the first half of every run (T halved), against the combined error. "
         "Steady: the runs whose second half shows no trend (``criticality.is_steady``); every run "
         "enters the moments, steady or not, so a group with unsteady runs has not reached its "
-        "quasi-stationary state everywhere and its phi_c is provisional. "
+        "quasi-stationary state everywhere and its phi_c is provisional. Order: the global bond "
+        f"order of the final states (Steinhardt Q6 in 3D, psi6 in 2D; bonds: gaps below {ORDER_GAP:g} "
+        "diameters), the seed mean at the largest n and the phi nearest phi_c; above "
+        f"{CRYSTAL_ORDER:g} the state has crystallised (amorphous states give about 1 / sqrt(bonds)). "
         f"L: the box side in diameters at the largest n; below {MIN_BOX:g} the value is labelled "
         "small-box and kept out of the eps -> 0 limits' headline.", "",
-        *table(["group", "phi_c (crossing)", "systematic (form)", "angle", "L", "n", "T", "steady",
+        *table(["group", "phi_c (crossing)", "systematic (form)", "angle", "L", "n", "T", "steady", "order",
                 "shift n/2 (converged)", "shift T/2 (converged)", "phi_c (equal slopes)"],
                [_row_cells(row) for row in rows])]
     limits = []
@@ -285,6 +301,7 @@ def _row_cells(row: dict) -> list[str]:
             number(row["phi_c"], row["phi_c_error"]), number(row["phi_c_systematic"]),
             f"{row['angle']:.1f}", f"{row['L']:.1f}", str(row["n"]), str(row["T"]),
             "{}/{}".format(*row["steady_runs"]),
+            "-" if row["bond_order"] is None else f"{row['bond_order']:.3f}" + (" (crystal)" if row["crystallised"] else ""),
             f"{number(row['shift_n'][0])} ({_converged(row['shift_n'])})",
             f"{number(row['shift_T'][0])} ({_converged(row['shift_T'])})",
             "-" if slopes is None else number(slopes["phi_c"], slopes["error"])]
