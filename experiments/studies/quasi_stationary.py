@@ -15,6 +15,7 @@ n, phi and the seed::
         pool_every: 50         # steps between stores
         groups:
           - {dynamics: bro, d: 3, eps: 0.05, sizes: [250, 500, 1000], phi: [0.56, 0.57, 0.58]}
+          - {dynamics: bro, d: 3, eps: 0.01, steps: 20000, sizes: [...], phi: [...]}   # its own T
 
 Every run is quasi-stationary: it never ends absorbed. Per (group, n, phi) the moments of f_a
 after the first half of each run (``criticality.quasi_stationary.moments``, errors from blocks of
@@ -41,7 +42,7 @@ from physics_baseline.literature import MRJ, reference_phi_c
 from physics_baseline.validate import ConfigError, as_float
 
 MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
-GROUP_KEYS = ("sizes", "phi")
+GROUP_KEYS = ("sizes", "phi", "steps")   # group keys that are not SimulationConfig fields as given
 PLANTED = 0.612      # phi_c of the synthetic check
 ORDER_GAP = 0.2      # surface gap (diameters) below which two particles are bonded for Q6 / psi6
 CRYSTAL_ORDER = 0.2  # a global Q6 / psi6 above this says the state has crystallised (amorphous: ~1/sqrt(bonds))
@@ -68,6 +69,7 @@ class Group:
     phi: list[float]
     step_size: float                    # eps, or lr b_f for learning-rate dynamics
     family: str                         # the label without the step size
+    steps: int | None = None            # the group's T at its smallest size (else the profile's)
     ratio: dict = field(default_factory=dict)        # (T or T/2) -> (sizes, phi) arrays of m, error
     rho: dict = field(default_factory=dict)
     crossings: dict = field(default_factory=dict)    # "T", "T/2" -> [Crossing of consecutive sizes]
@@ -76,10 +78,11 @@ class Group:
     order: dict = field(default_factory=dict)        # phi -> mean bond order of the final states, largest n
 
 
-def budget(settings: dict, n: int, smallest: int) -> int:
-    """T(n) = steps (n / smallest)^budget_exponent, in steps."""
+def budget(settings: dict, n: int, smallest: int, steps: int | None = None) -> int:
+    """T(n) = steps (n / smallest)^budget_exponent, in steps; steps: the group's own T at the
+    smallest size, else the profile's."""
     exponent = as_float("budget_exponent", settings.get("budget_exponent", 0.6), 0.0, 2.0, low_open=False)
-    return int(round(settings["steps"] * (n / smallest) ** exponent))
+    return int(round((steps or settings["steps"]) * (n / smallest) ** exponent))
 
 
 def groups(settings: dict) -> list[Group]:
@@ -102,7 +105,8 @@ def groups(settings: dict) -> list[Group]:
         effective = step * base.get("batch_fraction", 1.0) if rule.step_size == "lr" else step
         extras = "".join(f" {k}={base[k]}" for k in ("batch_fraction", "polydispersity") if k in base)
         family = f"{base['dynamics']} d={base['d']}{extras}"
-        out.append(Group(f"{family} eps={effective:g}", base, sizes, phi, float(effective), family))
+        out.append(Group(f"{family} eps={effective:g}", base, sizes, phi, float(effective), family,
+                         spec.get("steps")))
     return out
 
 
@@ -111,7 +115,7 @@ def planned(settings: dict, group: Group) -> list:
     seeds = list(range(1, settings["seeds"] + 1))
     configs = []
     for n in group.sizes:
-        base = dict(group.base, n=n, steps=budget(settings, n, group.sizes[0]))
+        base = dict(group.base, n=n, steps=budget(settings, n, group.sizes[0], group.steps))
         configs += sweep.expand({"base": base, "grid": {"phi": group.phi, "seed": seeds}})
     return configs
 
@@ -238,7 +242,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
     rows = []
     for group in group_list:
         measure(settings, group, runs)
-        rows.append(headline(group, budget(settings, group.sizes[-1], group.sizes[0])))
+        rows.append(headline(group, budget(settings, group.sizes[-1], group.sizes[0], group.steps)))
     by_family = families(rows, group_list)
     plots.plot_moment_ratios([(g.label, g.sizes, g.phi, g.ratio["T"], g.crossings["T"][-1].phi_c.value)
                               for g in group_list], figures / "moment_ratio.png")

@@ -12,7 +12,7 @@ SETTINGS = {"seeds": 1, "steps": 1000, "budget_exponent": 0.5, "record_every": 5
                 {"dynamics": "sgd", "d": 3, "lr": 0.1, "batch_fraction": 0.5, "sizes": [400, 100],
                  "phi": [0.6, 0.55]},
                 {"dynamics": "bro", "d": 2, "eps": 0.02, "polydispersity": "bidisperse",
-                 "sizes": [100, 200], "phi": [0.8, 0.82]}]}
+                 "sizes": [100, 200], "phi": [0.8, 0.82], "steps": 3000}]}
 
 
 def test_groups_carry_the_effective_step_and_the_quasi_stationary_fields():
@@ -24,6 +24,7 @@ def test_groups_carry_the_effective_step_and_the_quasi_stationary_fields():
     configs = study.planned(SETTINGS, sgd)
     assert len(configs) == 4
     assert {c.config.n: c.config.steps for c in configs} == {100: 1000, 400: 2000}   # T ~ n^0.5
+    assert {c.config.n: c.config.steps for c in study.planned(SETTINGS, bro)} == {100: 3000, 200: 4243}
 
 
 @pytest.mark.parametrize("change,field", [({"sizes": [100]}, "groups[0]"), ({"phi": None}, "groups[0]"),
