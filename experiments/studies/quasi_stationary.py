@@ -89,7 +89,7 @@ def groups(settings: dict) -> list[Group]:
     """The profile's groups with their labels and fixed fields; ConfigError for a malformed one."""
     out = []
     for index, spec in enumerate(settings["groups"]):
-        missing = [key for key in ("dynamics", "d", *GROUP_KEYS) if key not in spec]
+        missing = [key for key in ("dynamics", "d", "sizes", "phi") if key not in spec]
         if missing:
             raise ConfigError(f"groups[{index}]", f"needs {', '.join(missing)}")
         sizes, phi = sorted(int(n) for n in spec["sizes"]), sorted(float(p) for p in spec["phi"])
