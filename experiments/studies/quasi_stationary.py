@@ -13,6 +13,8 @@ n, phi and the seed::
         record_every: 5
         restart_pool: 8        # stored active configurations per run (physics_baseline.restart_pool)
         pool_every: 50         # steps between stores
+        rounds: 2              # optional (default 1): each further round adds ``points`` phi
+        points: 2              # inside the crossing of the two largest sizes (``next_phi``)
         groups:
           - {dynamics: bro, d: 3, eps: 0.05, sizes: [250, 500, 1000], phi: [0.56, 0.57, 0.58]}
           - {dynamics: bro, d: 3, eps: 0.01, steps: 20000, sizes: [...], phi: [...]}   # its own T
@@ -39,7 +41,7 @@ from physics_baseline.criticality.critical_point import step_size_limit
 from physics_baseline.criticality.steady import is_steady
 from physics_baseline.dynamics import RULES
 from physics_baseline.literature import MRJ, reference_phi_c
-from physics_baseline.validate import ConfigError, as_float
+from physics_baseline.validate import ConfigError, as_float, as_int
 
 MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
 GROUP_KEYS = ("sizes", "phi", "steps")   # group keys that are not SimulationConfig fields as given
@@ -76,6 +78,26 @@ class Group:
     slopes: qs.Crossing | None = None
     steady: tuple[int, int] = (0, 0)                 # runs without a trend in their second half, of all
     order: dict = field(default_factory=dict)        # phi -> mean bond order of the final states, largest n
+
+
+def next_phi(group: Group, points: int) -> list[float]:
+    """The phi of the next round (rounded to 5 decimals): ``points`` values evenly inside the
+    interval where m of the two largest sizes crosses, or, when it does not cross, a window as
+    wide as the range so far beyond the end the crossing lies past (m of the larger size above
+    that of the smaller at every phi: still absorbing, so beyond the top)."""
+    ratio = group.ratio["T"][0]
+    difference = ratio[-1] - ratio[-2]
+    phi = np.array(group.phi)
+    negative = difference < 0
+    changes = np.flatnonzero(negative[:-1] != negative[1:])
+    if changes.size:
+        at = changes[np.argmax(np.abs(difference[changes]) + np.abs(difference[changes + 1]))]
+        new = np.linspace(phi[at], phi[at + 1], points + 2)[1:-1]
+    elif not negative.any():
+        new = np.linspace(phi[-1], phi[-1] + np.ptp(phi), points + 1)[1:]
+    else:
+        new = np.linspace(phi[0] - np.ptp(phi), phi[0], points + 1)[:-1]
+    return sorted(set(np.round(new, 5).tolist()) - set(group.phi))
 
 
 def budget(settings: dict, n: int, smallest: int, steps: int | None = None) -> int:
@@ -122,6 +144,8 @@ def planned(settings: dict, group: Group) -> list:
 
 def validate(settings: dict) -> None:
     """Raise ConfigError for the first invalid run of the profile, before anything runs."""
+    as_int("rounds", settings.get("rounds", 1), 1, 10)
+    as_int("points", settings.get("points", 2), 1, 20)
     for group in groups(settings):
         planned(settings, group)
 
@@ -237,11 +261,16 @@ def report(settings: dict, runs, figures, executor) -> Section:
     behind them); ``families`` with phi_c(eps) and every fit form.
     """
     group_list = groups(settings)
-    sweep.run_sweep([config for group in group_list for config in planned(settings, group)], runs,
-                    executor).require_success()
+    for round_index in range(settings.get("rounds", 1)):
+        if round_index:
+            for group in group_list:
+                group.phi = sorted(group.phi + next_phi(group, settings.get("points", 2)))
+        sweep.run_sweep([config for group in group_list for config in planned(settings, group)], runs,
+                        executor).require_success()
+        for group in group_list:
+            measure(settings, group, runs)
     rows = []
     for group in group_list:
-        measure(settings, group, runs)
         rows.append(headline(group, budget(settings, group.sizes[-1], group.sizes[0], group.steps)))
     by_family = families(rows, group_list)
     plots.plot_moment_ratios([(g.label, g.sizes, g.phi, g.ratio["T"], g.crossings["T"][-1].phi_c.value)

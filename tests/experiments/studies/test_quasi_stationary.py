@@ -36,6 +36,27 @@ def test_malformed_groups_are_refused_by_name(change, field):
     assert error.value.field == field
 
 
+def _group_with_ratios(difference: list[float]) -> study.Group:
+    group = study.Group("g", {"d": 3}, [100, 200], [0.60, 0.61, 0.62], 0.02, "f")
+    group.ratio["T"] = np.stack([np.stack([np.full(3, 1.3), 1.3 + np.array(difference)]), np.ones((2, 3))])
+    return group
+
+
+@pytest.mark.parametrize("difference,expected", [
+    ([0.1, 0.05, -0.02], [0.61333, 0.61667]),     # crosses between 0.61 and 0.62: zoom in
+    ([0.1, 0.05, 0.02], [0.63, 0.64]),            # the larger size still above: absorbing, go up
+    ([-0.1, -0.05, -0.02], [0.58, 0.59])])        # below everywhere: active, go down
+def test_next_phi_zooms_into_the_crossing_or_moves_toward_it(difference, expected):
+    assert study.next_phi(_group_with_ratios(difference), 2) == pytest.approx(expected)
+
+
+def test_rounds_and_points_are_checked():
+    for key, value in (("rounds", 0), ("points", 0)):
+        with pytest.raises(ConfigError) as error:
+            study.validate({**SETTINGS, key: value})
+        assert error.value.field == key
+
+
 def test_the_synthetic_check_recovers_its_planted_phi_c():
     for seed in range(3):
         check = study.synthetic_check(seed)
@@ -61,7 +82,7 @@ def test_the_quick_profile_writes_rows_that_the_report_command_reproduces(tmp_pa
     assert {"d", "dynamics", "eps", "phi_c", "phi_c_error", "phi_c_systematic", "L", "n", "T",
             "estimator"} <= set(row)
     assert row["n"] == 600 and row["T"] == round(1500 * 4 ** 0.6) and row["eps"] == 0.1
-    assert row["steady_runs"][1] == 18
+    assert row["steady_runs"][1] == 2 * 3 * (3 + 2)       # seeds x sizes x (3 phi + 2 of round 2)
     for figure in ("moment_ratio", "activity"):
         assert (out / "report" / f"{figure}.png").exists()
     (out / "report" / "report.json").unlink()
