@@ -75,7 +75,7 @@ class Group:
     ratio: dict = field(default_factory=dict)        # (T or T/2) -> (sizes, phi) arrays of m, error
     rho: dict = field(default_factory=dict)
     crossings: dict = field(default_factory=dict)    # "T", "T/2" -> [Crossing of consecutive sizes]
-    slopes: qs.Crossing | None = None
+    slopes: dict = field(default_factory=dict)       # "T", "T/2", "n/2" -> equal-slopes Crossing (3+ sizes)
     steady: tuple[int, int] = (0, 0)                 # runs without a trend in their second half, of all
     order: dict = field(default_factory=dict)        # phi -> mean bond order of the final states, largest n
 
@@ -185,8 +185,11 @@ def measure(settings: dict, group: Group, out) -> None:
                         (group.sizes[a], group.sizes[a + 1]))
             for a in range(len(group.sizes) - 1)]
     if len(group.sizes) >= 3:
-        rho = group.rho["T"]
-        group.slopes = qs.equal_slopes(group.phi, group.sizes, rho[0].T, rho[1].T)
+        for label, budget_label, sizes in (("T", "T", slice(None)), ("T/2", "T/2", slice(None)),
+                                           ("n/2", "T", slice(None, -1))):
+            rho = group.rho[budget_label][:, sizes]
+            if rho.shape[1] >= 3:
+                group.slopes[label] = qs.equal_slopes(group.phi, group.sizes[sizes], rho[0].T, rho[1].T)
 
 
 def headline(group: Group, steps: int) -> dict:
@@ -198,13 +201,14 @@ def headline(group: Group, steps: int) -> dict:
     below = group.crossings["T"][-2] if len(group.crossings["T"]) > 1 else None
     n = group.sizes[-1]
     radii = geometry.make_radii(n, group.base.get("polydispersity", "mono"))
-    value = best.phi_c.value
+    value = best.phi_c.value if best.bracketed else float("nan")   # undetermined crossings report none
     side = geometry.box_length(radii, group.base["d"], value) if np.isfinite(value) and value > 0 else float("nan")
 
-    def shift(other):
-        if other is None:
+    def shift(other, reference=best):
+        if other is None or not (other.bracketed and reference.bracketed):
             return float("nan"), float("nan")
-        return other.phi_c.value - value, float(np.hypot(other.phi_c.error, best.phi_c.error))
+        return (other.phi_c.value - reference.phi_c.value,
+                float(np.hypot(other.phi_c.error, reference.phi_c.error)))
 
     nearest = min(group.order, key=lambda phi: abs(phi - value)) if group.order and np.isfinite(value) else None
     order = group.order.get(nearest) if nearest is not None else None
@@ -215,10 +219,17 @@ def headline(group: Group, steps: int) -> dict:
             "bond_order": order, "bond_order_phi": nearest, "crystallised": order is not None and order > CRYSTAL_ORDER,
             "T": steps, "estimator": f"moment-ratio crossing n = {best.sizes[0]}, {best.sizes[1]}",
             "shift_n": shift(below), "shift_T": shift(half),
-            "equal_slopes": None if group.slopes is None else
-            {"phi_c": group.slopes.phi_c.value, "error": group.slopes.phi_c.error,
-             "systematic": group.slopes.systematic, "angle": group.slopes.angle,
-             "bracketed": group.slopes.bracketed}}
+            "equal_slopes": _slopes_entry(group.slopes, shift)}
+
+
+def _slopes_entry(slopes: dict, shift) -> dict | None:
+    """The equal-slopes estimate at T with its n/2 (the three smaller sizes) and T/2 shifts."""
+    if "T" not in slopes:
+        return None
+    at_t = slopes["T"]
+    return {"phi_c": at_t.phi_c.value if at_t.bracketed else float("nan"), "error": at_t.phi_c.error,
+            "systematic": at_t.systematic, "angle": at_t.angle, "bracketed": at_t.bracketed,
+            "shift_n": shift(slopes.get("n/2"), at_t), "shift_T": shift(slopes.get("T/2"), at_t)}
 
 
 def _converged(shift: tuple[float, float]) -> str:
@@ -302,7 +313,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
         f"L: the box side in diameters at the largest n; below {MIN_BOX:g} the value is labelled "
         "small-box and kept out of the eps -> 0 limits' headline.", "",
         *table(["group", "phi_c (crossing)", "systematic (form)", "angle", "L", "n", "T", "steady", "order",
-                "shift n/2 (converged)", "shift T/2 (converged)", "phi_c (equal slopes)"],
+                "shift n/2 (converged)", "shift T/2 (converged)",
+                "phi_c (equal slopes; its shifts)"],
                [_row_cells(row) for row in rows])]
     limits = []
     for family, entry in by_family.items():
@@ -331,10 +343,12 @@ def report(settings: dict, runs, figures, executor) -> Section:
 def _row_cells(row: dict) -> list[str]:
     slopes = row["equal_slopes"]
     return [row["label"] + (" (small box)" if row["small_box"] else ""),
-            number(row["phi_c"], row["phi_c_error"]), number(row["phi_c_systematic"]),
+            number(row["phi_c"], row["phi_c_error"]) if row["bracketed"] else "not determined", number(row["phi_c_systematic"]),
             f"{row['angle']:.1f}", f"{row['L']:.1f}", str(row["n"]), str(row["T"]),
             "{}/{}".format(*row["steady_runs"]),
             "-" if row["bond_order"] is None else f"{row['bond_order']:.3f}" + (" (crystal)" if row["crystallised"] else ""),
             f"{number(row['shift_n'][0])} ({_converged(row['shift_n'])})",
             f"{number(row['shift_T'][0])} ({_converged(row['shift_T'])})",
-            "-" if slopes is None else number(slopes["phi_c"], slopes["error"])]
+            "-" if slopes is None else
+            f"{number(slopes['phi_c'], slopes['error'])}; n/2 {number(slopes['shift_n'][0])} "
+            f"({_converged(slopes['shift_n'])}), T/2 {number(slopes['shift_T'][0])} ({_converged(slopes['shift_T'])})"]

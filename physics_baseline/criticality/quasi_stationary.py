@@ -82,8 +82,10 @@ class Crossing:
     slopes, the slope of the largest pair minus that of the smallest) changes sign: phi_c with its
     statistical error from a straight line through the points around the sign change, the
     fit-form systematic |parabola root - line root| (0 with fewer than 4 points), whether the data
-    change sign at all (bracketed; else phi_c is NaN), and the angle: the line's slope in units of
-    its error (below about 3 the curves may not cross at all: noise alone gives |N(0, 1)|)."""
+    change sign (bracketed; else phi_c is NaN) and the line's root lies among the points it was
+    fitted to (else bracketed is False and the error infinite: the crossing is not determined),
+    and the angle: the line's slope in units of its error (below about 3 the curves may not cross
+    at all: noise alone gives |N(0, 1)|)."""
     sizes: tuple[int, int]
     phi_c: Estimate
     systematic: float
@@ -125,6 +127,8 @@ def _zero_crossing(phi: np.ndarray, draws: np.ndarray, error: np.ndarray, sizes:
     spread = 0.5 * float(np.subtract(*np.percentile(found, [84, 16]))) if found.size else float("inf")
     if found.size < 0.84 * (len(draws) - 1):
         spread = float("inf")
+    if not x.min() <= roots[0] <= x.max():      # the line through the points disagrees with their sign change
+        return Crossing(sizes, Estimate(roots[0], float("inf"), found), float("nan"), False, 0.0)
     slopes = np.array([np.polyfit(x - x.mean(), draw[kept], 1, w=weight)[0] for draw in draws])
     angle = float(abs(slopes[0]) / np.std(slopes[1:], ddof=1))
     systematic = 0.0

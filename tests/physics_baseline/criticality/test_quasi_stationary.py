@@ -98,3 +98,14 @@ def test_bad_input_is_refused_with_its_name():
         qs.equal_slopes(PHI, [1, 2], np.ones((PHI.size, 2)), np.ones((PHI.size, 2)))
     with pytest.raises(ValueError, match="shape"):
         qs.equal_slopes(PHI, SIZES, np.ones((2, 4)), np.ones((2, 4)))
+
+
+def test_a_sign_change_that_the_fitted_line_puts_elsewhere_is_not_a_crossing():
+    """A single point dipping below zero among positive ones: the line through the points around
+    it never reaches zero there, so the crossing is undetermined, not far away."""
+    phi = np.array([0.616, 0.618, 0.620, 0.622, 0.624])
+    small = np.array([1.60, 1.55, 1.50, 1.13, 1.02])
+    large = np.array([1.80, 1.65, 1.49, 1.36, 1.15])
+    errors = np.array([0.02, 0.02, 0.05, 0.05, 0.04])
+    result = qs.crossing(phi, small, errors, large, errors, (4000, 8000))
+    assert not result.bracketed and result.phi_c.error == np.inf
