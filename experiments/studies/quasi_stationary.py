@@ -210,7 +210,7 @@ def headline(group: Group, steps: int) -> dict:
         return (other.phi_c.value - reference.phi_c.value,
                 float(np.hypot(other.phi_c.error, reference.phi_c.error)))
 
-    nearest = min(group.order, key=lambda phi: abs(phi - value)) if group.order and np.isfinite(value) else None
+    nearest = max(group.order, key=group.order.get) if group.order else None
     order = group.order.get(nearest) if nearest is not None else None
     return {"label": group.label, "d": group.base["d"], "dynamics": group.base["dynamics"],
             "eps": group.step_size, "phi_c": value, "phi_c_error": best.phi_c.error,
@@ -284,8 +284,8 @@ def report(settings: dict, runs, figures, executor) -> Section:
     for group in group_list:
         rows.append(headline(group, budget(settings, group.sizes[-1], group.sizes[0], group.steps)))
     by_family = families(rows, group_list)
-    plots.plot_moment_ratios([(g.label, g.sizes, g.phi, g.ratio["T"], g.crossings["T"][-1].phi_c.value)
-                              for g in group_list], figures / "moment_ratio.png")
+    plots.plot_moment_ratios([(row["label"], g.sizes, g.phi, g.ratio["T"], row["phi_c"])
+                              for g, row in zip(group_list, rows)], figures / "moment_ratio.png")
     plots.plot_quasi_stationary_activity([(g.label, g.sizes, g.phi, g.rho["T"]) for g in group_list],
                                          figures / "activity.png")
     if any(entry["limit"] for entry in by_family.values()):
@@ -308,7 +308,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
         "enters the moments, steady or not, so a group with unsteady runs has not reached its "
         "quasi-stationary state everywhere and its phi_c is provisional. Order: the global bond "
         f"order of the final states (Steinhardt Q6 in 3D, psi6 in 2D; bonds: gaps below {ORDER_GAP:g} "
-        "diameters), the seed mean at the largest n and the phi nearest phi_c; above "
+        "diameters), the seed mean at the largest n, the largest over the phi measured; above "
         f"{CRYSTAL_ORDER:g} the state has crystallised (amorphous states give about 1 / sqrt(bonds)). "
         f"L: the box side in diameters at the largest n; below {MIN_BOX:g} the value is labelled "
         "small-box and kept out of the eps -> 0 limits' headline.", "",
