@@ -40,7 +40,7 @@ from physics_baseline.criticality import quasi_stationary as qs
 from physics_baseline.criticality.critical_point import step_size_limit
 from physics_baseline.criticality.steady import is_steady
 from physics_baseline.dynamics import RULES
-from physics_baseline.literature import MRJ, reference_phi_c
+from physics_baseline import literature
 from physics_baseline.validate import ConfigError, as_float, as_int
 
 MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
@@ -316,28 +316,44 @@ def report(settings: dict, runs, figures, executor) -> Section:
                 "shift n/2 (converged)", "shift T/2 (converged)",
                 "phi_c (equal slopes; its shifts)"],
                [_row_cells(row) for row in rows])]
-    limits = []
+    limits, limit_rows = eps_limit_rows(by_family)
+    rows += limit_rows
+    if limits:
+        text += ["", "eps -> 0: every fit form the step sizes allow (linear from 2, quadratic and power "
+                 "from 3); the chosen form has the smallest chi^2 per degree of freedom, the systematic "
+                 "is the largest distance of another form's value. The deviation is in combined errors: "
+                 "statistical and form systematic of the fit, and the literature's own (its rounding to "
+                 "two decimals; for MRJ also the protocol spread), ``physics_baseline.literature``.", "",
+                 *table(["family", "phi_c(0)", "systematic (forms)", "form", "every form",
+                         "BRO literature", "(fit - literature) / error", "MRJ"], limits)]
+    return Section(text, {"rows": rows, "families": by_family,
+                          "synthetic_check": {"planted": PLANTED, "phi_c": check.phi_c.value,
+                                              "error": check.phi_c.error}})
+
+
+def eps_limit_rows(by_family: dict[str, dict]) -> tuple[list[list[str]], list[dict]]:
+    """For every family with an eps -> 0 limit: its markdown table cells (value, form systematic,
+    every form, the literature with its own error, the deviation in combined errors, MRJ) and its
+    report.json row (eps = 0)."""
+    cells, rows = [], []
     for family, entry in by_family.items():
         if entry["limit"] is None:
             continue
         limit = entry["limit"]
-        literature = reference_phi_c(entry["d"], entry["polydispersity"])
+        reference = literature.BRO_PHI_C_REFERENCES.get(entry["d"]) if entry["polydispersity"] == "mono" else None
+        mrj = literature.MRJ_REFERENCES.get(entry["d"])
+        total = float(np.hypot(limit["error"], limit["systematic"]))
         forms = ", ".join(f"{form} {number(v, e)}" for form, (v, e, _, _) in limit["forms"].items())
-        limits.append([family, number(limit["phi_c"], limit["error"]), number(limit["systematic"]),
-                       limit["form"], forms, number(literature), number(MRJ.get(entry["d"]))])
+        cells.append([family, number(limit["phi_c"], limit["error"]), number(limit["systematic"]),
+                      limit["form"], forms,
+                      "-" if reference is None else number(reference.value, reference.error),
+                      f"{literature.deviation(limit['phi_c'], total, reference):+.1f}",
+                      "-" if mrj is None else number(mrj.value, mrj.error)])
         rows.append({"label": f"{family} eps -> 0", "d": entry["d"], "dynamics": entry["dynamics"], "eps": 0.0,
                      "phi_c": limit["phi_c"], "phi_c_error": limit["error"],
                      "phi_c_systematic": limit["systematic"], "L": None, "n": None, "T": None,
                      "estimator": f"eps -> 0 ({limit['form']}) of the moment-ratio crossings"})
-    if limits:
-        text += ["", "eps -> 0: every fit form the step sizes allow (linear from 2, quadratic and power "
-                 "from 3); the chosen form has the smallest chi^2 per degree of freedom, the systematic "
-                 "is the largest distance of another form's value.", "",
-                 *table(["family", "phi_c(0)", "systematic (forms)", "form", "every form",
-                         "BRO literature", "MRJ"], limits)]
-    return Section(text, {"rows": rows, "families": by_family,
-                          "synthetic_check": {"planted": PLANTED, "phi_c": check.phi_c.value,
-                                              "error": check.phi_c.error}})
+    return cells, rows
 
 
 def _row_cells(row: dict) -> list[str]:

@@ -72,6 +72,10 @@ def test_families_extrapolate_step_sizes_and_skip_crossings_outside_the_grid():
     assert family["step_sizes"] == [0.01, 0.02, 0.04]
     assert family["limit"]["phi_c"] == pytest.approx(0.64, abs=1e-9)
     assert set(family["limit"]["forms"]) == {"linear", "quadratic", "power"}
+    cells, limit_rows = study.eps_limit_rows({"bro d=3": family})
+    assert limit_rows[0]["eps"] == 0.0 and limit_rows[0]["phi_c"] == pytest.approx(0.64, abs=1e-9)
+    # the deviation from the literature's 0.64 counts the literature's rounding: about 0 here
+    assert cells[0][5] == "0.6400 ± 0.0029" and float(cells[0][6]) == pytest.approx(0.0, abs=0.05)
 
 
 def test_the_quick_profile_writes_rows_that_the_report_command_reproduces(tmp_path):
