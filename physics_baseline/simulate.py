@@ -48,15 +48,17 @@ class ParticleRun(AbsorbingRun):
         return {"positions": self.positions, "radii": self.radii, "box": self.box}
 
     def summary(self) -> dict:
-        """The run's scalar results, JSON-ready (NaN as None), with its n and d."""
+        """The run's scalar results, JSON-ready (NaN as None), with its n and d (and the restarts
+        of a quasi-stationary run)."""
         throughput = self.config.n * self.steps_taken / self.wall_time if self.wall_time > 0 else None
+        restarts = {"restarts": self.restarts} if self.config.restart_pool else {}   # plain runs keep their columns
         return {
             **self.series_summary(),
             "particle_steps_per_s": throughput,
             "neighbour_builds": self.neighbour_builds,
             "neighbour_method": self.neighbour_method,
             "algorithm": self.algorithm,
-            "restarts": self.restarts,
+            **restarts,
             "n": self.config.n,
             "d": self.config.d,
         }
