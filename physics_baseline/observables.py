@@ -11,7 +11,7 @@ import math
 
 import numba
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 from scipy.special import digamma, polygamma
 
 from physics_baseline.box import ball_volume, minimum_image, wrap
@@ -387,3 +387,33 @@ def bond_order(positions: np.ndarray, radii: np.ndarray, box: float, gap: float 
     azimuth = np.arctan2(bond[:, 1], bond[:, 0])
     power = sum(abs(np.mean(special.sph_harm_y(l, m, polar, azimuth))) ** 2 for m in range(-l, l + 1))
     return float(np.sqrt(4 * np.pi / (2 * l + 1) * power))
+
+
+def contacts_against_gap(positions: np.ndarray, radii: np.ndarray, box: float, gaps: np.ndarray) -> np.ndarray:
+    """Mean contacts of the non-rattlers Z(h) at every gap tolerance h of gaps (k,) (diameters),
+    rattlers pruned recursively at each h (``mean_contacts`` with exclude_rattlers), shape (k,)."""
+    return np.array([mean_contacts(positions, radii, box, float(h), exclude_rattlers=True) for h in gaps])
+
+
+def contacts_at_zero_gap(gaps: np.ndarray, z: np.ndarray) -> tuple[float, float, float]:
+    """Z extrapolated to a vanishing gap tolerance from Z(h) = Z0 + A h^a (0 < a <= 2).
+
+    gaps, z: (k,) ascending tolerances h > 0 (diameters) and the contacts counted with them
+    (``contacts_against_gap``), k >= 4, taken beyond the gaps that the last kicks spread (h above
+    about the kick size): an absorbed state's near-contacts are left gaps from 0 up to ~eps, so
+    Z(h) itself falls to 0 as h -> 0, and the power law of the gaps above them is what points to
+    the contact number of the state. Returns (Z0, its error from the fit covariance scaled by the
+    residual scatter, a).
+    """
+    h, z = np.asarray(gaps, dtype=float), np.asarray(z, dtype=float)
+    if h.ndim != 1 or h.shape != z.shape or h.size < 4 or np.any(h <= 0) or np.any(np.diff(h) <= 0):
+        raise ValueError("gaps and z must be matching 1-D arrays of at least 4 ascending gaps > 0")
+
+    def model(gap, z0, amplitude, exponent):
+        return z0 + amplitude * gap ** exponent
+
+    start = [z[0], (z[-1] - z[0]) / max(h[-1] ** 0.5 - h[0] ** 0.5, 1e-12), 0.5]
+    # no errors given: curve_fit scales the covariance by the residual scatter
+    params, covariance = optimize.curve_fit(model, h, z, p0=start,
+                                            bounds=([-np.inf, -np.inf, 1e-3], [np.inf, np.inf, 2.0]))
+    return float(params[0]), float(np.sqrt(covariance[0, 0])), float(params[2])

@@ -242,3 +242,23 @@ def test_psi6_is_one_on_a_triangular_lattice_and_small_for_a_gas():
     assert ob.bond_order(gas, np.full(2000, 0.5), 40.0, gap=0.2) < 0.1
     with pytest.raises(ValueError, match="d = 2 or 3"):
         ob.bond_order(np.zeros((4, 4)), np.full(4, 0.5), 10.0)
+
+
+def test_contacts_extrapolate_to_a_planted_zero_gap_value():
+    gaps = np.geomspace(0.02, 0.3, 8)
+    z = 6.0 + 9.0 * gaps ** 0.6
+    z0, error, exponent = ob.contacts_at_zero_gap(gaps, z)
+    assert z0 == pytest.approx(6.0, abs=1e-6) and exponent == pytest.approx(0.6, abs=1e-5)
+    noisy = z + 0.02 * np.random.default_rng(4).standard_normal(gaps.size)
+    z0, error, _ = ob.contacts_at_zero_gap(gaps, noisy)
+    assert 0 < error < 1 and abs(z0 - 6.0) < 3 * error
+    with pytest.raises(ValueError, match="ascending"):
+        ob.contacts_at_zero_gap(gaps[::-1], z[::-1])
+
+
+def test_contacts_against_gap_count_the_fcc_shells_and_drop_no_crystal_site():
+    positions, box = _fcc(3)
+    radii = np.full(len(positions), 0.5)
+    # first shell at gap 0 (12 neighbours), second at sqrt(2) - 1 = 0.414 (6 more)
+    z = ob.contacts_against_gap(positions, radii, box, np.array([0.01, 0.3, 0.45]))
+    np.testing.assert_allclose(z, [12.0, 12.0, 18.0])
