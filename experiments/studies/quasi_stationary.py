@@ -35,12 +35,11 @@ import numpy as np
 from neuralpack.suite import formats, plots, sweep
 from neuralpack.suite.report import Section, number, table
 from physics_baseline import box as geometry
-from physics_baseline import observables
+from physics_baseline import literature, observables
 from physics_baseline.criticality import quasi_stationary as qs
 from physics_baseline.criticality.critical_point import step_size_limit
 from physics_baseline.criticality.steady import is_steady
 from physics_baseline.dynamics import RULES
-from physics_baseline import literature
 from physics_baseline.validate import ConfigError, as_float, as_int
 
 MIN_BOX = 4.0        # box sides (diameters) below which a phi_c is labelled small-box
@@ -84,16 +83,15 @@ def next_phi(group: Group, points: int) -> list[float]:
     """The phi of the next round (rounded to 5 decimals): ``points`` values evenly inside the
     interval where m of the two largest sizes crosses, or, when it does not cross, a window as
     wide as the range so far beyond the end the crossing lies past (m of the larger size above
-    that of the smaller at every phi: still absorbing, so beyond the top)."""
-    ratio = group.ratio["T"][0]
+    that of the smaller at every phi: still absorbing, so beyond the top). The sign change is the
+    crossings' own (``criticality.quasi_stationary.sign_change``)."""
+    ratio, error = group.ratio["T"]
     difference = ratio[-1] - ratio[-2]
     phi = np.array(group.phi)
-    negative = difference < 0
-    changes = np.flatnonzero(negative[:-1] != negative[1:])
-    if changes.size:
-        at = changes[np.argmax(np.abs(difference[changes]) + np.abs(difference[changes + 1]))]
+    at = qs.sign_change(difference, np.hypot(error[-1], error[-2]))
+    if at is not None:
         new = np.linspace(phi[at], phi[at + 1], points + 2)[1:-1]
-    elif not negative.any():
+    elif not (difference < 0).any():
         new = np.linspace(phi[-1], phi[-1] + np.ptp(phi), points + 1)[1:]
     else:
         new = np.linspace(phi[0] - np.ptp(phi), phi[0], points + 1)[:-1]
@@ -155,21 +153,34 @@ def _halves(series: np.ndarray) -> dict[str, np.ndarray]:
     return {"T": series, "T/2": series[:series.size // 2]}
 
 
-def measure(settings: dict, group: Group, out) -> None:
-    """Fill group's moments, crossings and equal-slopes estimate from its finished runs in the
-    sweep directory out."""
+def _series(settings: dict, group: Group, out) -> dict[tuple[int, float], list[np.ndarray]]:
+    """The f_a series of group's finished runs in the sweep directory out, by (n, phi)."""
     series: dict[tuple[int, float], list[np.ndarray]] = {}
-    orders: dict[float, list[float]] = {}
     for spec in sweep.plan(planned(settings, group), out):
         _, active_fraction, _ = formats.read_series(spec.run_dir)
         series.setdefault((spec.config.n, spec.config.phi), []).append(active_fraction)
+    return series
+
+
+def check_states(settings: dict, group: Group, out) -> None:
+    """Fill group's steady-run count and the bond order of its final states at the largest n
+    (d = 2, 3), once, after the last round."""
+    steady, specs = 0, sweep.plan(planned(settings, group), out)
+    orders: dict[float, list[float]] = {}
+    for spec in specs:
+        steady += is_steady(formats.read_series(spec.run_dir)[1])
         if spec.config.n == group.sizes[-1] and spec.config.d in (2, 3):
             final = formats.read_final(spec.run_dir)
             orders.setdefault(spec.config.phi, []).append(
                 observables.bond_order(final["positions"], final["radii"], float(final["box"]), ORDER_GAP))
+    group.steady = (steady, len(specs))
     group.order = {phi: float(np.mean(values)) for phi, values in orders.items()}
-    every = [f for runs in series.values() for f in runs]
-    group.steady = (sum(is_steady(f) for f in every), len(every))
+
+
+def measure(settings: dict, group: Group, out) -> None:
+    """Fill group's moments, crossings and equal-slopes estimate from its finished runs in the
+    sweep directory out."""
+    series = _series(settings, group, out)
     shape = (len(group.sizes), len(group.phi))
     for budget_label in ("T", "T/2"):
         ratio, rho = np.full((2, *shape), np.nan), np.full((2, *shape), np.nan)
@@ -200,7 +211,8 @@ def headline(group: Group, steps: int) -> dict:
     half = group.crossings["T/2"][-1]
     below = group.crossings["T"][-2] if len(group.crossings["T"]) > 1 else None
     n = group.sizes[-1]
-    radii = geometry.make_radii(n, group.base.get("polydispersity", "mono"))
+    radii = geometry.make_radii(n, group.base.get("polydispersity", "mono"),
+                                group.base.get("size_ratio", geometry.BIDISPERSE_SIZE_RATIO))
     value = best.phi_c.value if best.bracketed else float("nan")   # undetermined crossings report none
     side = geometry.box_length(radii, group.base["d"], value) if np.isfinite(value) and value > 0 else float("nan")
 
@@ -210,13 +222,13 @@ def headline(group: Group, steps: int) -> dict:
         return (other.phi_c.value - reference.phi_c.value,
                 float(np.hypot(other.phi_c.error, reference.phi_c.error)))
 
-    nearest = max(group.order, key=group.order.get) if group.order else None
-    order = group.order.get(nearest) if nearest is not None else None
+    most_ordered = max(group.order, key=group.order.get) if group.order else None
+    order = group.order.get(most_ordered)
     return {"label": group.label, "d": group.base["d"], "dynamics": group.base["dynamics"],
             "eps": group.step_size, "phi_c": value, "phi_c_error": best.phi_c.error,
             "phi_c_systematic": best.systematic, "angle": best.angle, "bracketed": best.bracketed,
             "L": side, "small_box": bool(side < MIN_BOX), "n": n, "steady_runs": list(group.steady),
-            "bond_order": order, "bond_order_phi": nearest, "crystallised": order is not None and order > CRYSTAL_ORDER,
+            "bond_order": order, "bond_order_phi": most_ordered, "crystallised": order is not None and order > CRYSTAL_ORDER,
             "T": steps, "estimator": f"moment-ratio crossing n = {best.sizes[0]}, {best.sizes[1]}",
             "shift_n": shift(below), "shift_T": shift(half),
             "equal_slopes": _slopes_entry(group.slopes, shift)}
@@ -282,6 +294,7 @@ def report(settings: dict, runs, figures, executor) -> Section:
             measure(settings, group, runs)
     rows = []
     for group in group_list:
+        check_states(settings, group, runs)
         rows.append(headline(group, budget(settings, group.sizes[-1], group.sizes[0], group.steps)))
     by_family = families(rows, group_list)
     plots.plot_moment_ratios([(row["label"], g.sizes, g.phi, g.ratio["T"], row["phi_c"])

@@ -242,11 +242,15 @@ def plot_ssl_dimension(by_dimension: dict[int, dict], references: dict[str, dict
 
 
 def _panels(count: int, width: float = 4.4):
-    """A figure with count panels in rows of at most 4, and the flat list of their axes."""
+    """A figure with count panels in rows of at most 4, and the list of those count axes (the
+    grid's spare ones hidden)."""
     columns = min(count, 4)
     rows = -(-count // columns)
     figure = Figure(figsize=(width * columns, 3.8 * rows), layout="constrained")
-    return figure, list(figure.subplots(rows, columns, squeeze=False).flat)
+    every = list(figure.subplots(rows, columns, squeeze=False).flat)
+    for spare in every[count:]:
+        spare.set_visible(False)
+    return figure, every[:count]
 
 
 def plot_moment_ratios(panels: list[tuple[str, list, list, np.ndarray, float]], path: str | Path) -> None:
@@ -265,8 +269,6 @@ def plot_moment_ratios(panels: list[tuple[str, list, list, np.ndarray, float]], 
         axes.set_ylabel(r"$m = \langle f_a^2 \rangle / \langle f_a \rangle^2$")
         axes.set_title(title, fontsize="small")
         axes.legend(fontsize="x-small")
-    for axes in axes_list[len(panels):]:
-        axes.set_visible(False)
     save_figure(figure, path)
 
 
@@ -290,8 +292,6 @@ def plot_quasi_stationary_activity(panels: list[tuple[str, list, list, np.ndarra
         axes.set_title(title, fontsize="small")
         if len(phi) <= LEGEND_MAX:
             axes.legend(fontsize="xx-small", ncol=2)
-    for axes in axes_list[len(panels):]:
-        axes.set_visible(False)
     save_figure(figure, path)
 
 
@@ -316,6 +316,4 @@ def plot_step_size_limits(families: dict[str, dict], path: str | Path) -> None:
         axes.set_ylabel(r"$\phi_c$")
         axes.set_title(label, fontsize="small")
         axes.legend(fontsize="x-small")
-    for axes in axes_list[len(shown):]:
-        axes.set_visible(False)
     save_figure(figure, path)

@@ -244,9 +244,9 @@ def step_size_limit(step_sizes, phi_c_values, errors) -> StepSizeLimit:
                 fits[form] = extrapolate_to_zero(s, phi_c_values, errors, form)
             except RuntimeError:        # curve_fit found no optimum: the form is left out
                 continue
-    tested = {form: fit for form, fit in fits.items() if fit.dof >= 1} or fits
-    form = min(tested, key=lambda f: tested[f].chi2 / tested[f].dof) if any(
-        fit.dof for fit in tested.values()) else "linear"
+    with_dof = {form: fit for form, fit in fits.items() if fit.dof >= 1}
+    form = min(with_dof, key=lambda f: with_dof[f].chi2 / with_dof[f].dof) if with_dof else "linear"
+    tested = with_dof or fits
     chosen = fits[form].phi_c.value
     systematic = max(abs(fit.phi_c.value - chosen) for fit in tested.values())
     return StepSizeLimit(fits[form].phi_c, systematic, form, fits)

@@ -93,16 +93,16 @@ class Crossing:
     angle: float
 
 
-def _sign_change(difference: np.ndarray, error: np.ndarray, window: int) -> slice | None:
-    """The points around the most significant sign change of difference (k,): ``window`` on each
-    side of it (fewer at the ends); None when it never changes sign."""
-    negative = difference < 0          # a zero counts as positive
+def sign_change(difference: np.ndarray, error: np.ndarray) -> int | None:
+    """The most significant sign change of difference (k,) with errors (k,): the index a such
+    that it changes sign between a and a + 1 with the largest |D_a| / e_a + |D_a+1| / e_a+1 (a zero
+    counts as positive); None when it never changes sign."""
+    negative = difference < 0
     changes = np.flatnonzero(negative[:-1] != negative[1:])
     if changes.size == 0:
         return None
     significance = np.abs(difference[changes]) / error[changes] + np.abs(difference[changes + 1]) / error[changes + 1]
-    at = int(changes[np.argmax(significance)])
-    return slice(max(0, at + 1 - window), min(difference.size, at + 1 + window))
+    return int(changes[np.argmax(significance)])
 
 
 def _root(x: np.ndarray, y: np.ndarray, weight: np.ndarray, degree: int) -> float:
@@ -118,9 +118,10 @@ def _zero_crossing(phi: np.ndarray, draws: np.ndarray, error: np.ndarray, sizes:
     """The Crossing of draws[0] (k,) (the data; draws[1:] redrawn from its errors (k,)) through
     zero: roots of lines through the points around its sign change, the error half the 16-84 %
     range of the redrawn roots (infinite when more than 16 % of the redraws have none)."""
-    kept = _sign_change(draws[0], error, window)
-    if kept is None:
+    at = sign_change(draws[0], error)
+    if at is None:
         return Crossing(sizes, Estimate(float("nan"), float("nan")), float("nan"), False, 0.0)
+    kept = slice(max(0, at + 1 - window), min(phi.size, at + 1 + window))   # window points each side
     x, weight = phi[kept], 1.0 / error[kept]
     roots = np.array([_root(x, draw[kept], weight, 1) for draw in draws])
     found = roots[1:][np.isfinite(roots[1:])]
